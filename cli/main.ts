@@ -1,0 +1,12 @@
+// The `whetstone` command: thin subcommands over the engine.
+import { Command } from 'commander';
+import { registerDeviceCommand } from './commands/device.ts';
+import { runCli } from './run.ts';
+
+const program = new Command('whetstone')
+  .description('Fine-tune open language models with LoRA (SFT and DPO) on your own GPU through WebGPU.')
+  .version('0.1.0');
+
+registerDeviceCommand(program);
+
+await runCli(program, process.argv);

@@ -1,0 +1,29 @@
+// Runs a commander program so that user errors print one clear line (and a hint) and exit
+// non-zero, never a stack trace. Unexpected errors keep their stack for bug reports.
+import type { Command } from 'commander';
+import { WhetstoneError } from '../engine/gpu/errors.ts';
+
+export async function runCli(program: Command, argv: string[]): Promise<void> {
+  program.exitOverride();
+  program.configureOutput({ outputError: (str, write) => write(str) });
+  try {
+    await program.parseAsync(argv);
+    process.exit(0);
+  } catch (e) {
+    process.exit(reportError(e));
+  }
+}
+
+export function reportError(e: unknown): number {
+  const err = e as { code?: string; exitCode?: number };
+  if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
+    // commander already printed usage/help/version text.
+    return err.exitCode ?? 1;
+  }
+  if (e instanceof WhetstoneError) {
+    process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+    return 1;
+  }
+  process.stderr.write(`internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
+  return 2;
+}

@@ -1,0 +1,56 @@
+// Compute pipelines cached by (shader, entry point, preamble, override constants) — the tfjs
+// `shaderKey` idea without string soup: kernels specialise through WGSL `override` constants and
+// a typed preamble (e.g. `alias W = f16;`), never by editing the kernel text.
+
+export interface KernelSource {
+  /** Stable name used in cache keys and error messages, e.g. "matmul". */
+  name: string;
+  /** The WGSL module text (imported with `?raw`). */
+  code: string;
+}
+
+export interface PipelineSpec {
+  source: KernelSource;
+  entryPoint: string;
+  /** Prepended to the module, e.g. `enable f16;\nalias W = f16;`. Part of the cache key. */
+  preamble?: string;
+  constants?: Record<string, number>;
+}
+
+export class PipelineCache {
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  static key(spec: PipelineSpec): string {
+    const constants = Object.entries(spec.constants ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    return `${spec.source.name}|${spec.entryPoint}|${spec.preamble ?? ''}|${constants}`;
+  }
+
+  get(spec: PipelineSpec): GPUComputePipeline {
+    const key = PipelineCache.key(spec);
+    let pipeline = this.pipelines.get(key);
+    if (pipeline) return pipeline;
+    const moduleKey = `${spec.source.name}|${spec.preamble ?? ''}`;
+    let module = this.modules.get(moduleKey);
+    if (!module) {
+      module = this.device.createShaderModule({ label: spec.source.name, code: (spec.preamble ? spec.preamble + '\n' : '') + spec.source.code });
+      this.modules.set(moduleKey, module);
+    }
+    pipeline = this.device.createComputePipeline({
+      label: `${spec.source.name}:${spec.entryPoint}`,
+      layout: 'auto',
+      compute: { module, entryPoint: spec.entryPoint, constants: spec.constants },
+    });
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+}

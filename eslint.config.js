@@ -1,0 +1,36 @@
+// Lint: TypeScript's recommended rules, plus the boundary that keeps WebGPU out of the UI —
+// app/ may import engine *types* and app/engineClient.ts, nothing of the engine's internals
+// (DESIGN.md example 10).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'public/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-undef': 'off',
+    },
+  },
+  {
+    files: ['app/**/*.{ts,tsx}'],
+    ignores: ['app/engineClient.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/engine/**', '!**/engine/api/types*', '**/workers/**', 'webgpu'],
+              allowTypeImports: true,
+              message: 'app/ talks to the engine only through app/engineClient.ts (type imports are fine).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
