@@ -85,8 +85,16 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
   };
 }
 
-/** out (batch, M, N) = alpha * op(A) @ op(B) (+ bias) (+ out when accumulate). See MatmulArgs. */
-export function matmul(ctx: GpuContext, args: MatmulArgs): void {
+/** One matmul as a dispatch: what `matmul` records (exported so the benchmark can time it alone). */
+export interface MatmulPlan {
+  spec: PipelineSpec;
+  buffers: Binding[]; // a, b, bias (or a dummy), out
+  params: Params;
+  workgroups: [number, number, number];
+}
+
+/** Validates the arguments and plans the dispatch; null when out is empty. */
+export function matmulPlan(ctx: GpuContext, args: MatmulArgs): MatmulPlan | null {
   const { M, N, K } = args;
   const batch = args.batch ?? 1;
   for (const [name, v] of Object.entries({ M, N, K, batch })) {
@@ -98,10 +106,19 @@ export function matmul(ctx: GpuContext, args: MatmulArgs): void {
   if (batch > ctx.caps.maxComputeWorkgroupsPerDimension) {
     throw new GpuValidationError('matmul', `batch ${batch} exceeds ${ctx.caps.maxComputeWorkgroupsPerDimension}`);
   }
-  if (M === 0 || N === 0 || batch === 0) return;
+  if (M === 0 || N === 0 || batch === 0) return null;
   const spec = matmulSpec(ctx, args);
   const rows = 16 * (spec.constants?.RM ?? 4);
-  const params = new Params().u32(M, N, K, strideA, strideB, strideOut).f32(args.alpha ?? 1);
-  const bias = args.bias ?? dummyBias(ctx);
-  ctx.dispatch(spec, [args.a, args.b, bias, args.out], params, [Math.ceil(N / TN), Math.ceil(M / rows), batch]);
+  return {
+    spec,
+    buffers: [args.a, args.b, args.bias ?? dummyBias(ctx), args.out],
+    params: new Params().u32(M, N, K, strideA, strideB, strideOut).f32(args.alpha ?? 1),
+    workgroups: [Math.ceil(N / TN), Math.ceil(M / rows), batch],
+  };
+}
+
+/** out (batch, M, N) = alpha * op(A) @ op(B) (+ bias) (+ out when accumulate). See MatmulArgs. */
+export function matmul(ctx: GpuContext, args: MatmulArgs): void {
+  const plan = matmulPlan(ctx, args);
+  if (plan) ctx.dispatch(plan.spec, plan.buffers, plan.params, plan.workgroups);
 }
