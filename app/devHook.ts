@@ -1,0 +1,23 @@
+// A small console hook, `window.__whetstone`, onto the studio's real store actions. It lets an
+// end-to-end test (or a curious user in DevTools) save and delete run records through the same
+// path the trainer will use, before the training UI exists. It exposes nothing the page itself
+// cannot already do.
+import type { RunRecord } from './persistence/index.ts';
+import { useStudio } from './store/index.ts';
+
+export interface WhetstoneHook {
+  saveRun: (run: RunRecord) => Promise<void>;
+  deleteRun: (id: string) => Promise<void>;
+  loadRuns: () => Promise<void>;
+}
+
+declare global {
+  interface Window {
+    __whetstone?: WhetstoneHook;
+  }
+}
+
+export function installDevHook(): void {
+  const { saveRun, deleteRun, loadRuns } = useStudio.getState();
+  window.__whetstone = { saveRun, deleteRun, loadRuns };
+}

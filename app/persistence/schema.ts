@@ -1,0 +1,55 @@
+// The IndexedDB database `whetstone`: what the studio keeps between visits, all in this browser.
+//   runs         one summary per training run (listed in the Runs panel)
+//   metrics      per-step metric values of a run (TRL names: loss, grad_norm, learning_rate, ...)
+//   checkpoints  the state needed to resume a run at a step (LoRA weights, optimizer moments)
+//   adapters     the finished PEFT adapter files of a run (adapter_model.safetensors, adapter_config.json)
+import type { DBSchema } from 'idb';
+
+export const DB_NAME = 'whetstone';
+export const DB_VERSION = 1;
+
+export type RunMethod = 'sft' | 'dpo';
+export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
+
+export interface RunRecord {
+  id: string;
+  method: RunMethod;
+  /** Model id or name, e.g. "HuggingFaceTB/SmolLM2-135M-Instruct". */
+  model: string;
+  status: RunStatus;
+  /** Optimizer steps done, and planned. */
+  steps: number;
+  maxSteps: number;
+  /** The last logged training loss, or null before the first step. */
+  finalLoss: number | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** The recipe as the user set it (TRL argument names), plain JSON. */
+  recipe: Record<string, unknown>;
+}
+
+export interface MetricRecord {
+  runId: string;
+  step: number;
+  values: Record<string, number>;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  step: number;
+  /** Named binary parts (e.g. "adapter", "optimizer"). */
+  blobs: Record<string, Blob | ArrayBuffer>;
+}
+
+export interface AdapterRecord {
+  runId: string;
+  /** File name -> contents, as PEFT writes them. */
+  files: Record<string, Blob | ArrayBuffer>;
+}
+
+export interface WhetstoneDb extends DBSchema {
+  runs: { key: string; value: RunRecord; indexes: { createdAt: number } };
+  metrics: { key: [string, number]; value: MetricRecord; indexes: { runId: string } };
+  checkpoints: { key: [string, number]; value: CheckpointRecord; indexes: { runId: string } };
+  adapters: { key: string; value: AdapterRecord };
+}

@@ -1,0 +1,52 @@
+// The GPU as the engine sees it: probing, ready (with the adapter report), or unavailable (with
+// the engine's explanation). The page checks navigator.gpu itself first so a browser without
+// WebGPU never even starts the worker.
+import type { StateCreator } from 'zustand';
+import type { ApiError, DeviceReport } from '../../engine/api/types.ts';
+import { EngineError, probeDevice } from '../engineClient.ts';
+import type { StudioState } from './index.ts';
+
+export type DeviceState =
+  | { status: 'idle' }
+  | { status: 'probing' }
+  | { status: 'ready'; report: DeviceReport }
+  /** No WebGPU at all, or no adapter: show the "how to get WebGPU" page. */
+  | { status: 'unavailable'; error: ApiError }
+  /** WebGPU exists but something else failed (worker crash, device refused). */
+  | { status: 'error'; error: ApiError };
+
+export interface DeviceSlice {
+  device: DeviceState;
+  probeDevice: () => Promise<void>;
+}
+
+const NO_NAVIGATOR_GPU: ApiError = {
+  name: 'WebGpuUnavailable',
+  message: 'WebGPU is not available: this browser has no navigator.gpu',
+  hint: 'Use a browser with WebGPU (see the list below) and turn hardware acceleration on.',
+};
+
+function asApiError(e: unknown): ApiError {
+  if (e instanceof EngineError) return { name: e.name, message: e.message, hint: e.hint };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, hint: 'Reload the page; if it persists, please report it.' };
+}
+
+export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => ({
+  device: { status: 'idle' },
+  probeDevice: async () => {
+    if (get().device.status === 'probing') return;
+    if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
+      set({ device: { status: 'unavailable', error: NO_NAVIGATOR_GPU } });
+      return;
+    }
+    set({ device: { status: 'probing' } });
+    try {
+      const report = await probeDevice();
+      set({ device: { status: 'ready', report } });
+    } catch (e) {
+      const error = asApiError(e);
+      set({ device: { status: error.name === 'WebGpuUnavailable' ? 'unavailable' : 'error', error } });
+    }
+  },
+});

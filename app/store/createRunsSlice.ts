@@ -1,0 +1,65 @@
+// The run history kept in IndexedDB, as the Runs panel shows it. Writes go to the database
+// first, then to the state, so what is on screen is what survives a reload.
+import type { StateCreator } from 'zustand';
+import { deleteRun, listRuns, putRun, StorageError, type RunRecord } from '../persistence/index.ts';
+import type { StudioState } from './index.ts';
+
+export interface StorageProblem {
+  name: string;
+  message: string;
+  hint: string;
+}
+
+export interface RunsSlice {
+  runs: RunRecord[];
+  runsStatus: 'idle' | 'loading' | 'ready' | 'error';
+  /** The last storage failure (full quota, no IndexedDB), shown in the Runs panel until dismissed. */
+  runsError: StorageProblem | null;
+  loadRuns: () => Promise<void>;
+  saveRun: (run: RunRecord) => Promise<void>;
+  deleteRun: (id: string) => Promise<void>;
+  dismissRunsError: () => void;
+}
+
+function problem(e: unknown): StorageProblem {
+  if (e instanceof StorageError) return { name: e.name, message: e.message, hint: e.hint };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, hint: 'Reload the page and try again.' };
+}
+
+function newestFirst(runs: RunRecord[]): RunRecord[] {
+  return [...runs].sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (set, get) => ({
+  runs: [],
+  runsStatus: 'idle',
+  runsError: null,
+  loadRuns: async () => {
+    set({ runsStatus: 'loading' });
+    try {
+      set({ runs: await listRuns(), runsStatus: 'ready' });
+    } catch (e) {
+      set({ runsStatus: 'error', runsError: problem(e) });
+    }
+  },
+  saveRun: async (run) => {
+    try {
+      await putRun(run);
+    } catch (e) {
+      set({ runsError: problem(e) });
+      throw e;
+    }
+    set({ runs: newestFirst([run, ...get().runs.filter((r) => r.id !== run.id)]) });
+  },
+  deleteRun: async (id) => {
+    try {
+      await deleteRun(id);
+    } catch (e) {
+      set({ runsError: problem(e) });
+      return;
+    }
+    set({ runs: get().runs.filter((r) => r.id !== id) });
+  },
+  dismissRunsError: () => set({ runsError: null }),
+});
