@@ -119,6 +119,13 @@ describe('ropeInvFreq', () => {
     }
   });
 
+  it('takes rope_scaling as parsed from config.json (Llama-3.2-1B), and rope_type "default"', () => {
+    const config = JSON.parse('{"rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192, "rope_type": "llama3"}}') as Record<string, Record<string, unknown>>;
+    expect(Array.from(ropeInvFreq(64, 500000, config.rope_scaling))).toEqual(gold['llama3 theta=5e5 d=64 factor=32']);
+    expect(ropeInvFreq(64, 1e4, { rope_type: 'default', rope_theta: 1e4 })).toEqual(ropeInvFreq(64, 1e4));
+    expect(() => ropeInvFreq(64, 1e4, { rope_type: 'linear', factor: '2' })).toThrow(/factor/);
+  });
+
   it('attention scaling is 1 for these types; unsupported types throw a typed error', () => {
     expect(ropeAttentionScaling(null)).toBe(1);
     expect(ropeAttentionScaling({ rope_type: 'llama3', factor: 8 })).toBe(1);

@@ -50,16 +50,22 @@ export function ropeBackward(ctx: GpuContext, a: RopeArgs): void {
   launch(ctx, 'rope_backward', a);
 }
 
-function ropeType(scaling: RopeScaling | null | undefined): string {
-  return scaling ? (scaling.rope_type ?? scaling.type ?? 'default') : 'default';
+/** What ropeInvFreq accepts: the typed form, or config.json's object as parsed (checked here). */
+export type RopeScalingInput = RopeScaling | Readonly<Record<string, unknown>>;
+
+function ropeType(scaling: RopeScalingInput | null | undefined): string {
+  if (!scaling) return 'default';
+  const t = scaling.rope_type ?? scaling.type ?? 'default';
+  if (typeof t !== 'string') throw new WhetstoneError(`rope_scaling.rope_type is ${JSON.stringify(t)}, not a string`, 'Fix rope_scaling in config.json.');
+  return t;
 }
 
 function unsupported(type: string): WhetstoneError {
   return new WhetstoneError(`rope_scaling type "${type}" is not supported`, 'Use a model whose config.json has rope_scaling null, "linear" or "llama3".');
 }
 
-function need(scaling: RopeScaling, key: keyof RopeScaling): number {
-  const v = scaling[key];
+function need(scaling: RopeScalingInput, key: keyof RopeScaling): number {
+  const v = (scaling as Readonly<Record<string, unknown>>)[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new WhetstoneError(`rope_scaling.${key} is missing or not a number`, 'Fix rope_scaling in config.json.');
   return v;
 }
@@ -72,13 +78,13 @@ const f = Math.fround;
  * in f32) so the angles match HF's at large positions; llama3/linear scaling follow
  * _compute_llama3_parameters / _compute_linear_scaling_rope_parameters, also step by step in f32.
  */
-export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScaling | null): Float32Array {
+export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalingInput | null): Float32Array {
   const half = headDim / 2;
   const inv = new Float32Array(half);
   for (let i = 0; i < half; i++) inv[i] = f(1 / f(f(theta) ** f((2 * i) / headDim)));
   const type = ropeType(scaling);
   if (type === 'default') return inv;
-  const s = scaling as RopeScaling;
+  const s = scaling as RopeScalingInput;
   const factor = f(need(s, 'factor'));
   if (type === 'linear') return inv.map((v) => f(v / factor));
   if (type !== 'llama3') throw unsupported(type);
@@ -98,7 +104,7 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalin
 }
 
 /** HF's attention_factor for the rope type: scales cos and sin. 1.0 for default, linear and llama3. */
-export function ropeAttentionScaling(scaling?: RopeScaling | null): number {
+export function ropeAttentionScaling(scaling?: RopeScalingInput | null): number {
   const type = ropeType(scaling);
   if (type === 'default' || type === 'linear' || type === 'llama3') return 1.0;
   throw unsupported(type);
