@@ -85,7 +85,7 @@ describe('openCheckpoint', () => {
 
   it('opens the File objects of a dropped folder (top folder stripped)', async () => {
     const files = Object.entries(sharded()).map(([name, bytes]) => {
-      const f = new File([bytes], name);
+      const f = new File([bytes as Uint8Array<ArrayBuffer>], name);
       Object.defineProperty(f, 'webkitRelativePath', { value: `SmolLM2-tiny/${name}` });
       return f;
     });

@@ -170,7 +170,7 @@ export interface TensorToWrite {
  * Serialises tensors as safetensors, like the reference `serialize`: names sorted, data packed
  * contiguously, header padded with spaces to a multiple of 8 bytes so the data region is aligned.
  */
-export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
