@@ -92,10 +92,10 @@ export class Checkpoint {
 
   /**
    * A float tensor (F32/F16/BF16/F64) as f32, numel elements in row-major order. Streams the
-   * file in 16 MiB chunks into `out` (allocated when not given), so the raw bytes are never
-   * held whole.
+   * file in `chunkBytes` reads (16 MiB) into `out` (allocated when not given), so the raw bytes
+   * are never held whole.
    */
-  async readTensorF32(name: string, out?: Float32Array): Promise<Float32Array> {
+  async readTensorF32(name: string, out?: Float32Array, chunkBytes = READ_CHUNK_BYTES): Promise<Float32Array> {
     const t = this.tensor(name);
     if (!isFloatDtype(t.dtype)) {
       throw new CheckpointError(t.file, `tensor ${name} is ${t.dtype}, not a float type`, 'Whetstone reads F32, F16, BF16 and F64 weights.');
@@ -104,7 +104,7 @@ export class Checkpoint {
     const numel = (t.end - t.begin) / size;
     const dst = out ?? new Float32Array(numel);
     if (dst.length !== numel) throw new RangeError(`readTensorF32(${name}): out has ${dst.length} elements, tensor has ${numel}`);
-    const perChunk = Math.floor(READ_CHUNK_BYTES / size);
+    const perChunk = Math.max(1, Math.floor(chunkBytes / size));
     const src = this.sources.get(t.file)!;
     for (let i = 0; i < numel; i += perChunk) {
       const count = Math.min(perChunk, numel - i);

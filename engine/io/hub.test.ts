@@ -148,6 +148,24 @@ describe('downloadFromHub', () => {
     await expectError(downloadFromHub({ repo: 'tiny/other', cache, offline: true }), /not in the cache/);
   });
 
+  it('stops on abort, leaving no partial file in the cache', async () => {
+    const cache = new NodeHubCache(join(root, 'f'));
+    const ctl = new AbortController();
+    const err = await downloadFromHub({
+      repo: 'tiny/model',
+      hubUrl: hub.url,
+      cache,
+      signal: ctl.signal,
+      onProgress: (p) => {
+        if (p.file === 'model-00001-of-00002.safetensors') ctl.abort();
+      },
+    }).then(() => null, (e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    const left = await readdir(join(root, 'f', 'tiny', 'model', 'main'));
+    expect(left.some((f) => f.startsWith('model-00001') || f.includes('.tmp-'))).toBe(false);
+    expect(left).not.toContain('.whetstone-manifest.json');
+  });
+
   it('sends the access token for private and gated repos, and never stores it', async () => {
     const cache = new NodeHubCache(join(root, 'e'));
     hub.requests.length = 0;

@@ -88,7 +88,7 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
     } catch (e) {
       if (e instanceof HubApiError) throw hubError(e, where, opts.repo, !!opts.accessToken);
       if (manifest && !opts.signal?.aborted) entries = manifest; // offline: use what the last load got
-      else throw networkError(e, where);
+      else throw networkError(e, where, opts.signal);
     }
   }
   const selected = selectModelFiles(entries, where);
@@ -114,7 +114,7 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
       blob = await downloadFile({ ...common, path: f.path, xet: false });
     } catch (e) {
       if (e instanceof HubApiError) throw hubError(e, where, opts.repo, !!opts.accessToken);
-      throw networkError(e, `${where}/${f.path}`);
+      throw networkError(e, `${where}/${f.path}`, opts.signal);
     }
     if (!blob) throw new CheckpointError(f.path, `listed in ${where} but the hub has no such file`, 'The revision changed during the download; try again.');
     let fileBytesDone = 0;
@@ -129,7 +129,7 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
     try {
       await cache.write(opts.repo, revision, f.path, blob.stream().pipeThrough(counter));
     } catch (e) {
-      throw networkError(e, `${where}/${f.path}`);
+      throw networkError(e, `${where}/${f.path}`, opts.signal);
     }
     const got = await cache.stat(opts.repo, revision, f.path);
     if (got !== f.size) {
@@ -202,8 +202,9 @@ function hubError(e: HubApiError, where: string, repo: string, hadToken: boolean
   return new CheckpointError('', `the hub answered ${s} for ${where}: ${e.message.split('. URL:')[0]}`, 'Try again later; if it persists, check https://status.huggingface.co.');
 }
 
-function networkError(e: unknown, what: string): CheckpointError {
-  if (e instanceof CheckpointError) return e;
+/** Wraps a network failure; a cancelled download rethrows the AbortError itself so callers can tell. */
+function networkError(e: unknown, what: string, signal?: AbortSignal): unknown {
+  if (e instanceof CheckpointError || signal?.aborted) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new CheckpointError('', `could not download ${what}: ${msg}`, 'Check the network connection (or pass offline: true to use the cache) and try again.');
 }
