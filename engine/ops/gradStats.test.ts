@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
-import { GRAD_STATS_FLOATS, MAX_PARTIALS, gradStatsAccumulate, gradStatsCheckValues, gradStatsFinalize, gradStatsReset, partialCount } from './gradStats.ts';
+import { GRAD_STATS_FLOATS, MAX_PARTIALS, STEP_SLOTS, gradStatsAccumulate, gradStatsCheckValues, gradStatsFinalize, gradStatsReset, partialCount } from './gradStats.ts';
 import { clipCoefficientRef, globalNormRef, gradStatsRef } from './gradStats.ref.ts';
 import { expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
@@ -15,10 +15,10 @@ function newStats(ctx: GpuContext): GPUBuffer {
 }
 
 /** Records reset + accumulate(each) + check(loss) + finalize, reads stats once. */
-async function runStats(ctx: GpuContext, grads: Float32Array[], maxNorm: number, loss?: Float32Array): Promise<Float32Array> {
+async function runStats(ctx: GpuContext, grads: Float32Array[], maxNorm: number, loss?: Float32Array, slots?: number): Promise<Float32Array> {
   const stats = newStats(ctx);
   const buffers = grads.map((g) => upload(ctx.device, g));
-  gradStatsReset(ctx, stats);
+  gradStatsReset(ctx, stats, { slots });
   grads.forEach((g, i) => gradStatsAccumulate(ctx, { grad: buffers[i], n: g.length, stats }));
   if (loss) gradStatsCheckValues(ctx, { values: upload(ctx.device, loss), n: loss.length, stats });
   gradStatsFinalize(ctx, { stats, maxNorm });
@@ -41,7 +41,7 @@ describe('gradStats on a real adapter', () => {
     // Different scales per buffer so a wrong order or a dropped buffer shows.
     const grads = [randomArray(1, 1, 3), randomArray(5, 2, 0.5), randomArray(1000, 3, 0.01), randomArray(70000, 4, 0.02)].map(toF32);
     expect(partialCount(70000)).toBeGreaterThan(1); // the 2-level path is exercised
-    expect(partialCount(1000)).toBe(1); // and the direct one
+    expect(partialCount(1000)).toBe(1); // and the single-workgroup one
     const norm = globalNormRef(grads);
     for (const maxNorm of [0, norm / 3, norm * 2]) {
       expectStats(await runStats(ctx, grads, maxNorm), grads, maxNorm, `maxNorm=${maxNorm}`);
@@ -50,15 +50,32 @@ describe('gradStats on a real adapter', () => {
     expect((await runStats(ctx, [toF32(randomArray(10, 5, 100))], 0))[2]).toBe(1);
   });
 
-  it('a buffer longer than MAX_PARTIALS workgroups (in-kernel loop) is summed once, deterministically', async () => {
+  it('a 1M-element buffer (62 workgroups, 64 strided elements per thread) is summed once, deterministically', async () => {
     const ctx = await testContext();
-    const n = MAX_PARTIALS * 4096 + 12_345;
-    expect(partialCount(n)).toBe(MAX_PARTIALS);
+    const n = 1_000_003;
+    expect(partialCount(n)).toBe(62);
+    // Above MAX_PARTIALS * 16384 elements the workgroup count stays capped and the same strided
+    // loop just runs longer (kept off the CPU adapters: 67 MB took ~7 s on SwiftShader).
+    expect(partialCount(MAX_PARTIALS * 16_384 * 3)).toBe(MAX_PARTIALS);
     const g = toF32(randomArray(n, 6, 0.05));
     const a = await runStats(ctx, [g, toF32(randomArray(3, 7))], 1);
     expectStats(a, [g, toF32(randomArray(3, 7))], 1, 'large');
     const b = await runStats(ctx, [g, toF32(randomArray(3, 7))], 1);
     expect(Array.from(new Uint32Array(b.buffer))).toEqual(Array.from(new Uint32Array(a.buffer)));
+  });
+
+  it('buffers beyond the step slots are combined at once, with the same result and still deterministic', async () => {
+    const ctx = await testContext();
+    const grads = [70000, 1000, 70000, 5, 40000, 1].map((n, i) => toF32(randomArray(n, 40 + i, 0.1 * (i + 1))));
+    // 5 + 1 slots fit in 8; the second 70000 (5 slots) overflows; 5 (1 slot) fits again; 40000 overflows.
+    expect(grads.map((g) => partialCount(g.length))).toEqual([5, 1, 5, 1, 3, 1]);
+    expect(STEP_SLOTS).toBeGreaterThanOrEqual(8192);
+    const small = await runStats(ctx, grads, 1, undefined, 8);
+    expectStats(small, grads, 1, 'overflow path');
+    expect(Array.from(await runStats(ctx, grads, 1, undefined, 8))).toEqual(Array.from(small));
+    // A NaN in a buffer taking the overflow path still sets the flag.
+    grads[2][123] = Number.NaN;
+    expect((await runStats(ctx, grads, 1, undefined, 8))[3]).toBe(1);
   });
 
   it('SmolLM2-135M LoRA r=8 gradients of one layer (q,k,v,o,gate,up,down A/B)', async () => {
@@ -84,15 +101,17 @@ describe('gradStats on a real adapter', () => {
   });
 
   for (const [name, bad] of [['NaN', Number.NaN], ['+Inf', Number.POSITIVE_INFINITY], ['-Inf', Number.NEGATIVE_INFINITY]] as const) {
-    it(`a ${name} planted in one gradient element sets the flag (direct and 2-level paths)`, async () => {
+    it(`a ${name} planted in one gradient element sets the flag (1 and 5 workgroups, overflow path)`, async () => {
       const ctx = await testContext();
       for (const [size, at] of [[5, 4], [70000, 0], [70000, 69999], [70000, 40961]]) {
         const grads = [toF32(randomArray(1000, 1)), toF32(randomArray(size, 2))];
         grads[1][at] = bad;
-        const got = await runStats(ctx, grads, 1);
         expect(gradStatsRef(grads, 1).nonFinite).toBe(true);
-        expect(got[3], `flag, n=${size} at ${at}`).toBe(1);
-        expect(got[2], 'clip is 0 when non-finite').toBe(0);
+        for (const slots of [STEP_SLOTS, 1]) {
+          const got = await runStats(ctx, grads, 1, undefined, slots);
+          expect(got[3], `flag, n=${size} at ${at}, slots=${slots}`).toBe(1);
+          expect(got[2], 'clip is 0 when non-finite').toBe(0);
+        }
       }
     });
 

@@ -9,7 +9,9 @@
 // all recorded into the same GpuContext (dispatches run in recording order).
 // Naive equivalent (torch.nn.utils.clip_grad_norm_ over all grads, plus an isfinite check):
 //   norm = sqrt(sum over buffers of sum(g^2)); clip = maxNorm > 0 ? min(1, maxNorm / (norm + 1e-6)) : 1
-// The reduction order depends only on each buffer's n, so results are bit-reproducible.
+// Cost: one dispatch per accumulate/check (each buffer's per-workgroup partial sums go to their own
+// slots of a scratch area owned by the stats buffer) and one finalize that sums all slots in a fixed
+// order. The reduction order depends only on the sequence of buffer sizes: bit-reproducible.
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { createBuffer } from '../gpu/buffers.ts';
 import { Params } from '../gpu/params.ts';
@@ -20,22 +22,33 @@ const SOURCE: KernelSource = { name: 'gradStats', code };
 
 export const GRAD_STATS_FLOATS = 4;
 
-/** Elements one workgroup of the partial pass aims to cover (16 per thread). */
-const ELEMS_PER_WORKGROUP = 4096;
+/** Elements one workgroup of the partial pass aims to cover (64 per thread): LoRA r <= 8 of a
+ * 1536-wide projection is one workgroup. */
+const ELEMS_PER_WORKGROUP = 16384;
 /** Upper bound on partial-pass workgroups (enough to fill a large GPU); bigger n loops in-kernel. */
 export const MAX_PARTIALS = 1024;
+/** Partial-sum slots per stats buffer and step; buffers beyond them are combined into stats at once. */
+export const STEP_SLOTS = 8192;
 
-// One scratch area per device for the partial sums of the buffer being accumulated. Successive calls
-// reuse it safely: the partial and combine dispatches of one call run before the next call's.
-const scratch = new WeakMap<GpuContext, GPUBuffer>();
+// Per stats buffer: the slots its step's partial sums go to (plus MAX_PARTIALS overflow slots at the
+// end), and how many are used since the last reset/finalize. Recording order is execution order, so
+// this CPU-side cursor describes exactly what the GPU will have written when finalize runs.
+interface Scratch {
+  partials: GPUBuffer;
+  slots: number;
+  used: number;
+}
+const scratches = new WeakMap<GPUBuffer, Scratch>();
 
-function partials(ctx: GpuContext): GPUBuffer {
-  let buffer = scratch.get(ctx);
-  if (!buffer) {
-    buffer = createBuffer(ctx.device, 2 * MAX_PARTIALS * 4, undefined, 'gradStats partials');
-    scratch.set(ctx, buffer);
+function scratchFor(ctx: GpuContext, stats: GPUBuffer, slots?: number): Scratch {
+  let s = scratches.get(stats);
+  if (!s || (slots !== undefined && slots !== s.slots)) {
+    // A replaced buffer is left to the garbage collector: recorded dispatches may still use it.
+    const n = slots ?? STEP_SLOTS;
+    s = { partials: createBuffer(ctx.device, 2 * (n + MAX_PARTIALS) * 4, undefined, 'gradStats partials'), slots: n, used: 0 };
+    scratches.set(stats, s);
   }
-  return buffer;
+  return s;
 }
 
 /** Workgroups of the partial pass for n elements: a function of n only (determinism). */
@@ -43,22 +56,26 @@ export function partialCount(n: number): number {
   return Math.min(MAX_PARTIALS, Math.max(1, Math.ceil(n / ELEMS_PER_WORKGROUP)));
 }
 
-/** Zeroes stats (GRAD_STATS_FLOATS) in order with the recorded dispatches. */
-export function gradStatsReset(ctx: GpuContext, stats: GPUBuffer): void {
+/**
+ * Zeroes stats (GRAD_STATS_FLOATS) in order with the recorded dispatches, and starts a new step.
+ * `slots` (default STEP_SLOTS) sizes the step's partial-sum area; tests shrink it to reach the
+ * overflow path.
+ */
+export function gradStatsReset(ctx: GpuContext, stats: GPUBuffer, opts: { slots?: number } = {}): void {
   ctx.clear(stats, 0, GRAD_STATS_FLOATS * 4);
+  scratchFor(ctx, stats, opts.slots).used = 0;
 }
 
 function reduce(ctx: GpuContext, values: Binding, n: number, stats: GPUBuffer, accumulateSum: boolean): void {
   if (n <= 0) return;
+  const s = scratchFor(ctx, stats);
   const k = partialCount(n);
-  const direct = k === 1;
-  const params = new Params().u32(n, k).f32(0);
-  const constants = { ACCUMULATE_SUM: accumulateSum ? 1 : 0, DIRECT: direct ? 1 : 0 };
-  const scratchBuffer = partials(ctx);
-  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_partial', constants }, [values, scratchBuffer, stats], params, [k]);
-  if (!direct) {
-    ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_combine', constants: { ACCUMULATE_SUM: constants.ACCUMULATE_SUM } }, [null, scratchBuffer, stats], params, [1]);
-  }
+  const fits = s.used + k <= s.slots;
+  const base = fits ? s.used : s.slots;
+  const constants = { ACCUMULATE_SUM: accumulateSum ? 1 : 0 };
+  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_partial', constants }, [values, s.partials, null], new Params().u32(n, k, base).f32(0), [k]);
+  if (fits) s.used += k;
+  else ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_combine' }, [null, s.partials, stats], new Params().u32(k, 0, base).f32(0), [1]);
 }
 
 /** stats[0] += sum(grad^2); stats[3] |= any(!isfinite(grad)). grad is (n). */
@@ -72,10 +89,13 @@ export function gradStatsCheckValues(ctx: GpuContext, a: { values: Binding; n: n
 }
 
 /**
- * stats[1] = sqrt(stats[0]); stats[2] = maxNorm > 0 ? min(1, maxNorm / (norm + 1e-6)) : 1
- * (torch.nn.utils.clip_grad_norm_; maxNorm <= 0 disables clipping). A sum of squares that overflowed
- * to Inf also sets stats[3]; when stats[3] is set, stats[2] = 0.
+ * Adds the step's partial sums into stats[0] / stats[3], then stats[1] = sqrt(stats[0]) and
+ * stats[2] = maxNorm > 0 ? min(1, maxNorm / (norm + 1e-6)) : 1 (torch.nn.utils.clip_grad_norm_;
+ * maxNorm <= 0 disables clipping). A sum of squares that overflowed to Inf also sets stats[3]; when
+ * stats[3] is set, stats[2] = 0. Call once per step, after every accumulate/check.
  */
 export function gradStatsFinalize(ctx: GpuContext, a: { stats: GPUBuffer; maxNorm: number }): void {
-  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_finalize' }, [null, null, a.stats], new Params().u32(0, 0).f32(a.maxNorm), [1]);
+  const s = scratchFor(ctx, a.stats);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_finalize' }, [null, s.partials, a.stats], new Params().u32(s.used, 0, 0).f32(a.maxNorm), [1]);
+  s.used = 0;
 }

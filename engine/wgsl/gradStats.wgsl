@@ -1,26 +1,28 @@
 // Global gradient statistics for one optimizer step, without float atomics and deterministically.
 //   stats is (4): [0] sum of g^2 over every gradient buffer, [1] global L2 norm, [2] clip coefficient,
 //                 [3] non-finite flag (0.0 or 1.0).
-//   partials is (2 * MAX_PARTIALS): per workgroup (sum of squares, non-finite flag) of the last call.
+//   partials is (2 * slots): per workgroup of the partial pass, (sum of squares, non-finite flag).
 //
 // One gradStatsAccumulate(grad (n)) is, naively:
 //   stats[0] += sum_i grad[i]^2 ; stats[3] = max(stats[3], any_i(!isfinite(grad[i])))
-// done as a 2-level reduction whose shape depends only on n (so the result is bit-reproducible):
-//   gradstats_partial:  k workgroups; workgroup w sums grad[i]^2 over i = w*256 + lid + j*(k*256) in a
-//                       fixed tree; with DIRECT (k == 1) it adds straight into stats, else into partials[w].
-//   gradstats_combine:  one workgroup adds partials[0..k) in a fixed tree into stats.
-// Dispatches in a compute pass (and command buffers in a queue) run in order, so successive calls add
-// into stats[0] one after another.
-// gradstats_finalize (1 thread): norm = sqrt(stats[0]); clip = max_norm > 0 ? min(1, max_norm / (norm + 1e-6)) : 1.
+// done as a 2-level reduction whose shape depends only on the sequence of n's (bit-reproducible):
+//   gradstats_partial:   k workgroups (k a function of n); workgroup w sums grad[i]^2 over
+//                        i = w*256 + lid + j*(k*256) in a fixed tree into partials[base + w]. Each
+//                        gradient buffer of a step gets its own slots [base, base + k).
+//   gradstats_finalize:  one workgroup adds partials[0..count) in a fixed tree into stats[0] / stats[3],
+//                        then norm = sqrt(stats[0]); clip = max_norm > 0 ? min(1, max_norm / (norm + 1e-6)) : 1.
+//   gradstats_combine:   the same sum without the norm, for a buffer that did not fit the slots: it adds
+//                        partials[base..base+k) into stats right away.
+// Dispatches in a compute pass (and command buffers in a queue) run in recording order.
 
-override ACCUMULATE_SUM: bool = true;  // false: flag only (loss values), stats[0] untouched
-override DIRECT: bool = false;          // true: k == 1, the partial kernel writes into stats itself
+override ACCUMULATE_SUM: bool = true;  // false: flag only (loss values): the partial sum is 0
 
 const WG: u32 = 256u;
 
 struct Params {
-  n: u32,
-  k: u32,          // workgroups of the partial pass (= partials used)
+  n: u32,          // partial: elements; combine / finalize: partials to add
+  k: u32,          // partial: workgroups of this pass
+  base: u32,       // first partials slot
   max_norm: f32,   // finalize only; <= 0 disables clipping
 }
 
@@ -49,11 +51,6 @@ fn tree_reduce(lid: u32) {
   workgroupBarrier();
 }
 
-fn add_into_stats(sum: f32, flag: u32) {
-  if (ACCUMULATE_SUM) { stats[0] = stats[0] + sum; }
-  if (flag != 0u) { stats[3] = 1.0; }
-}
-
 @compute @workgroup_size(WG)
 fn gradstats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let stride = p.k * WG;
@@ -61,38 +58,45 @@ fn gradstats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   var flag = 0u;
   for (var i = wg.x * WG + lid; i < p.n; i = i + stride) {
     let g = values[i];
-    sum = sum + g * g;
+    if (ACCUMULATE_SUM) { sum = sum + g * g; }
     flag = flag | select(0u, 1u, non_finite(g));
   }
   wg_sum[lid] = sum;
   wg_flag[lid] = flag;
   tree_reduce(lid);
   if (lid == 0u) {
-    if (DIRECT) {
-      add_into_stats(wg_sum[0], wg_flag[0]);
-    } else {
-      partials[2u * wg.x] = wg_sum[0];
-      partials[2u * wg.x + 1u] = f32(wg_flag[0]);
-    }
+    partials[2u * (p.base + wg.x)] = wg_sum[0];
+    partials[2u * (p.base + wg.x) + 1u] = f32(wg_flag[0]);
+  }
+}
+
+// Adds partials[base .. base + n) into stats[0] and stats[3] (fixed order); every thread returns
+// after the tree, thread 0 having written stats.
+fn combine_into_stats(lid: u32) {
+  var sum = 0.0;
+  var flag = 0u;
+  for (var w = lid; w < p.n; w = w + WG) {
+    sum = sum + partials[2u * (p.base + w)];
+    flag = flag | select(0u, 1u, partials[2u * (p.base + w) + 1u] != 0.0);
+  }
+  wg_sum[lid] = sum;
+  wg_flag[lid] = flag;
+  tree_reduce(lid);
+  if (lid == 0u) {
+    stats[0] = stats[0] + wg_sum[0];
+    if (wg_flag[0] != 0u) { stats[3] = 1.0; }
   }
 }
 
 @compute @workgroup_size(WG)
 fn gradstats_combine(@builtin(local_invocation_index) lid: u32) {
-  var sum = 0.0;
-  var flag = 0u;
-  for (var w = lid; w < p.k; w = w + WG) {
-    sum = sum + partials[2u * w];
-    flag = flag | select(0u, 1u, partials[2u * w + 1u] != 0.0);
-  }
-  wg_sum[lid] = sum;
-  wg_flag[lid] = flag;
-  tree_reduce(lid);
-  if (lid == 0u) { add_into_stats(wg_sum[0], wg_flag[0]); }
+  combine_into_stats(lid);
 }
 
-@compute @workgroup_size(1)
-fn gradstats_finalize() {
+@compute @workgroup_size(WG)
+fn gradstats_finalize(@builtin(local_invocation_index) lid: u32) {
+  combine_into_stats(lid);
+  if (lid != 0u) { return; }
   let sum = stats[0];
   let norm = sqrt(sum);
   // An overflowed sum of squares (|g| ~ 1e19) is as unusable as a NaN: flag it too.
