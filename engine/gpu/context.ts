@@ -4,7 +4,7 @@
 // training step is a handful of command buffers (FIELD.md: "encode a whole step into few command
 // buffers, read back once per step").
 import type { GpuCaps } from './device.ts';
-import { BufferPool, readBytes } from './buffers.ts';
+import { BufferPool, readBytes, upload } from './buffers.ts';
 import { GpuValidationError } from './errors.ts';
 import { Params } from './params.ts';
 import { PipelineCache, type PipelineSpec } from './pipelines.ts';
@@ -37,6 +37,7 @@ export class GpuContext {
   private readonly chunks: ArenaChunk[] = [];
   private chunkIndex = 0;
   private readonly uniformAlign: number;
+  private readonly doomed: GPUBuffer[] = [];
 
   constructor(
     readonly device: GPUDevice,
@@ -85,6 +86,16 @@ export class GpuContext {
     this.commandEncoder().clearBuffer(buffer, offset, size);
   }
 
+  /**
+   * Uploads `data` into a new buffer for commands recorded from now on, and destroys it once
+   * those are submitted (the GPU finishes submitted work before a destroyed buffer goes away).
+   */
+  uploadTemporary(data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
+    const buffer = upload(this.device, data, undefined, 'temporary upload');
+    this.doomed.push(buffer);
+    return buffer;
+  }
+
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.encoder) return;
@@ -98,6 +109,7 @@ export class GpuContext {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.counters.submits++;
+    for (const b of this.doomed.splice(0)) b.destroy();
   }
 
   /** Flushes, then copies a buffer range back to the CPU. */

@@ -24,7 +24,7 @@ const golden: Golden = JSON.parse(readFileSync(new URL('./fixtures/block_golden.
 const TOL = { atol: 2e-5, rtol: 2e-4 };
 
 describe('one Llama block vs PyTorch float64', () => {
-  it('forward output, input gradient and weight gradients match', async () => {
+  it('forward output, input gradient and weight gradients match', { timeout: 600_000 }, async () => {
     const ctx = await testContext();
     const c = golden.config;
     const d: BlockDims = { B: c.B, T: c.T, H: c.hidden, I: c.intermediate, nHeads: c.heads, nKvHeads: c.kv_heads, headDim: c.head_dim, eps: c.eps, qkNorm: false };

@@ -1,0 +1,74 @@
+// A batch of token sequences on the GPU: B rows of T tokens (right-padded), with labels already
+// shifted the way Hugging Face shifts them (labels[t] is the token that logits at t must predict;
+// -100 where the loss ignores it), RoPE positions, and packed-row segment ids when rows are packed.
+import { upload } from '../gpu/buffers.ts';
+import type { GpuContext } from '../gpu/context.ts';
+
+export const IGNORE_INDEX = -100;
+
+export interface TokenBatch {
+  B: number;
+  T: number;
+  ids: Uint32Array; // (B·T)
+  labels: Int32Array; // (B·T)
+  positions: Uint32Array; // (B·T)
+  /** (B·T) packed-row id of each token; omit when each row is one example. */
+  segments?: Uint32Array;
+}
+
+export interface GpuBatch {
+  B: number;
+  T: number;
+  ids: GPUBuffer;
+  labels: GPUBuffer;
+  positions: GPUBuffer;
+  segments: GPUBuffer | null;
+  /** Tokens the loss counts (labels != -100). */
+  countedTokens: number;
+  cpu: TokenBatch;
+  destroy(): void;
+}
+
+export function uploadBatch(ctx: GpuContext, b: TokenBatch): GpuBatch {
+  const ids = upload(ctx.device, b.ids, undefined, 'ids');
+  const labels = upload(ctx.device, b.labels, undefined, 'labels');
+  const positions = upload(ctx.device, b.positions, undefined, 'positions');
+  const segments = b.segments ? upload(ctx.device, b.segments, undefined, 'segments') : null;
+  let counted = 0;
+  for (const l of b.labels) if (l !== IGNORE_INDEX) counted++;
+  return {
+    B: b.B,
+    T: b.T,
+    ids,
+    labels,
+    positions,
+    segments,
+    countedTokens: counted,
+    cpu: b,
+    destroy() {
+      ids.destroy();
+      labels.destroy();
+      positions.destroy();
+      segments?.destroy();
+    },
+  };
+}
+
+/**
+ * Builds a right-padded batch from rows of (ids, trainMask): labels[t] = ids[t+1] where
+ * trainMask[t+1] is 1, else -100 (so the loss counts exactly the masked tokens, shifted by one).
+ */
+export function batchFromRows(rows: { ids: ArrayLike<number>; trainMask: ArrayLike<number> }[], padId: number, T?: number): TokenBatch {
+  const B = rows.length;
+  const len = T ?? Math.max(1, ...rows.map((r) => r.ids.length));
+  const ids = new Uint32Array(B * len).fill(padId);
+  const labels = new Int32Array(B * len).fill(IGNORE_INDEX);
+  const positions = new Uint32Array(B * len);
+  rows.forEach((r, b) => {
+    const n = Math.min(r.ids.length, len);
+    for (let t = 0; t < len; t++) positions[b * len + t] = t;
+    for (let t = 0; t < n; t++) ids[b * len + t] = r.ids[t];
+    for (let t = 0; t + 1 < n; t++) if (r.trainMask[t + 1]) labels[b * len + t] = r.ids[t + 1];
+  });
+  return { B, T: len, ids, labels, positions };
+}

@@ -1,0 +1,125 @@
+// One DPO micro-batch (TRL dpo_trainer.py): P pairs as 2P rows [chosen..., rejected...] in one
+// batch. The reference log-probs are the same model with the adapter switched off, computed once
+// per pair and cached (uploaded from the cache on later epochs). The policy pass, the DPO loss and
+// its gradient, and the backward are all recorded without a readback.
+import type { GpuContext } from '../gpu/context.ts';
+import type { GpuBatch } from '../model/batch.ts';
+import type { LlamaModel } from '../model/model.ts';
+import type { LoraAdapter } from '../lora/types.ts';
+import { dpoLoss, type DpoLossType } from '../ops/dpoLoss.ts';
+import { sequenceLogprobSumsBackward } from '../ops/lossReduce.ts';
+import type { StepReport } from './report.ts';
+
+export interface DpoHyper {
+  beta: number;
+  lossType: DpoLossType;
+  labelSmoothing: number;
+}
+
+export interface DpoMicroResult {
+  P: number;
+  pairIndices: number[];
+  pairAt: number; // (P, 4) [loss, rewards/chosen, rewards/rejected, z]
+  policyAt: number; // (2P)
+  referenceAt: number; // (2P)
+}
+
+/** Reference log-probs per pair index: [chosen, rejected]. */
+export type ReferenceCache = Map<number, [number, number]>;
+
+export function recordDpoMicroStep(
+  ctx: GpuContext,
+  model: LlamaModel,
+  adapter: LoraAdapter | null,
+  batch: GpuBatch,
+  pairIndices: number[],
+  cache: ReferenceCache,
+  hyper: DpoHyper,
+  stepPairs: number,
+  dropoutSeed: number,
+  report: StepReport,
+  train = true,
+): DpoMicroResult {
+  const P = pairIndices.length;
+  const reference = referenceLogprobs(ctx, model, batch, pairIndices, cache);
+  const policy = ctx.pool.acquire(2 * P * 4, undefined, 'policy logps');
+  model.forward(batch, { lora: adapter, train, dropoutSeed });
+  model.sequenceLogprobs(batch, policy);
+  const pair = ctx.pool.acquire(4 * P * 4, undefined, 'dpo pair');
+  const dPolicy = ctx.pool.acquire(2 * P * 4, undefined, 'dpo dPolicy');
+  dpoLoss(ctx, { policy, reference, pair, dPolicy, P, beta: hyper.beta, lossType: hyper.lossType, labelSmoothing: hyper.labelSmoothing, dScale: 1 / stepPairs });
+  const result: DpoMicroResult = {
+    P,
+    pairIndices,
+    pairAt: report.add(pair, 4 * P),
+    policyAt: report.add(policy, 2 * P),
+    referenceAt: report.add(reference, 2 * P),
+  };
+  if (train && adapter) {
+    const N = batch.B * batch.T;
+    const dLoss = ctx.pool.acquire(N * 4, undefined, 'dLoss');
+    sequenceLogprobSumsBackward(ctx, { dSums: dPolicy, labels: batch.labels, S: 2 * P, T: batch.T, dLoss });
+    model.backward(batch, dLoss);
+    ctx.pool.release(dLoss);
+  }
+  for (const b of [policy, pair, dPolicy, reference]) ctx.pool.release(b);
+  return result;
+}
+
+function referenceLogprobs(ctx: GpuContext, model: LlamaModel, batch: GpuBatch, pairIndices: number[], cache: ReferenceCache): GPUBuffer {
+  const P = pairIndices.length;
+  const out = ctx.pool.acquire(2 * P * 4, undefined, 'reference logps');
+  if (pairIndices.every((i) => cache.has(i))) {
+    const values = new Float32Array(2 * P);
+    pairIndices.forEach((i, k) => {
+      const [c, r] = cache.get(i)!;
+      values[k] = c;
+      values[P + k] = r;
+    });
+    ctx.copy(ctx.uploadTemporary(values), 0, out, 0, 2 * P * 4);
+    return out;
+  }
+  model.forward(batch, { lora: null, train: false });
+  model.sequenceLogprobs(batch, out);
+  return out;
+}
+
+export interface DpoMetrics {
+  loss: number;
+  'rewards/chosen': number;
+  'rewards/rejected': number;
+  'rewards/accuracies': number;
+  'rewards/margins': number;
+  'logps/chosen': number;
+  'logps/rejected': number;
+}
+
+/** Means over all pairs of the step (TRL's names), and fills the reference cache. */
+export function dpoStepMetrics(report: Float32Array, micro: DpoMicroResult[], cache: ReferenceCache): DpoMetrics {
+  const acc = { loss: 0, rc: 0, rr: 0, accuracy: 0, pc: 0, pr: 0, n: 0 };
+  for (const m of micro) {
+    for (let k = 0; k < m.P; k++) {
+      const at = m.pairAt + 4 * k;
+      const rc = report[at + 1];
+      const rr = report[at + 2];
+      acc.loss += report[at];
+      acc.rc += rc;
+      acc.rr += rr;
+      acc.accuracy += rc > rr ? 1 : 0;
+      acc.pc += report[m.policyAt + k];
+      acc.pr += report[m.policyAt + m.P + k];
+      acc.n++;
+      cache.set(m.pairIndices[k], [report[m.referenceAt + k], report[m.referenceAt + m.P + k]]);
+    }
+  }
+  const n = Math.max(acc.n, 1);
+  return {
+    loss: acc.loss / n,
+    'rewards/chosen': acc.rc / n,
+    'rewards/rejected': acc.rr / n,
+    'rewards/accuracies': acc.accuracy / n,
+    'rewards/margins': (acc.rc - acc.rr) / n,
+    'logps/chosen': acc.pc / n,
+    'logps/rejected': acc.pr / n,
+  };
+}

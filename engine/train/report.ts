@@ -1,0 +1,30 @@
+// Everything a training step needs to know on the CPU, gathered into one buffer by GPU copies and
+// read back once at the end of the step (FIELD.md: read back once per step).
+import type { GpuContext } from '../gpu/context.ts';
+
+export class StepReport {
+  private readonly entries: { src: GPUBuffer; srcOffset: number; floats: number; at: number }[] = [];
+  private floats = 0;
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  /** Schedules a copy of `floats` values of src (from float offset srcOffset); returns where they land. */
+  add(src: GPUBuffer, floats: number, srcOffset = 0): number {
+    const at = this.floats;
+    this.entries.push({ src, srcOffset, floats, at });
+    this.floats += floats;
+    return at;
+  }
+
+  get size(): number {
+    return this.floats;
+  }
+
+  /**
+   * Records the copies into `dst` (which must hold `size` floats) now, in order with the dispatches
+   * already recorded, so later kernels can read dst too.
+   */
+  record(dst: GPUBuffer): void {
+    for (const e of this.entries) this.ctx.copy(e.src, e.srcOffset * 4, dst, e.at * 4, e.floats * 4);
+  }
+}
