@@ -9,6 +9,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'];
+// chrome.gpuBenchmarking.crashGpuProcess(): a real device loss, for the device-lost test.
+const TEST_HOOK_FLAGS = ['--enable-gpu-benchmarking'];
 
 export default defineConfig({
   testDir: 'e2e',
@@ -32,7 +34,7 @@ export default defineConfig({
     {
       name: 'webgpu',
       testIgnore: /no-webgpu\.spec\.ts/,
-      use: { launchOptions: { executablePath: CHROMIUM, args: [...WEBGPU_FLAGS, ...COMMON_FLAGS] } },
+      use: { launchOptions: { executablePath: CHROMIUM, args: [...WEBGPU_FLAGS, ...TEST_HOOK_FLAGS, ...COMMON_FLAGS] } },
     },
     {
       name: 'no-webgpu',

@@ -21,6 +21,8 @@ export class EngineError extends Error implements ApiError {
 
 interface Connection {
   worker: Worker;
+  /** Whether this worker already reports device loss to `deviceLostListeners`. */
+  watchingLoss: boolean;
   api: Comlink.Remote<EngineApi>;
   /** Rejects (never resolves) when the worker fails to load or crashes. */
   failed: Promise<never>;
@@ -45,7 +47,7 @@ function connect(): Connection {
     });
   });
   failed.catch(() => {}); // observed by callEngine; avoid an unhandled rejection when idle
-  connection = { worker, api: Comlink.wrap<EngineApi>(worker), failed };
+  connection = { worker, watchingLoss: false, api: Comlink.wrap<EngineApi>(worker), failed };
   return connection;
 }
 
@@ -77,7 +79,25 @@ export function terminateEngine(): void {
 
 // --- EngineApi methods, one small function each -------------------------------------------
 
-/** Acquires the GPU in the worker and reports the adapter; throws EngineError (WebGpuUnavailable, ...). */
-export function probeDevice(): Promise<DeviceReport> {
-  return callEngine((api) => api.probe());
+const deviceLostListeners = new Set<(error: ApiError) => void>();
+
+/** Calls `listener` whenever the worker's GPU device is lost (a GpuDeviceLost ApiError). Returns an unsubscribe. */
+export function onDeviceLost(listener: (error: ApiError) => void): () => void {
+  deviceLostListeners.add(listener);
+  return () => deviceLostListeners.delete(listener);
+}
+
+/**
+ * Acquires the GPU in the worker and reports the adapter; throws EngineError (WebGpuUnavailable, ...).
+ * From then on the worker reports device loss to the `onDeviceLost` listeners.
+ */
+export async function probeDevice(): Promise<DeviceReport> {
+  const report = await callEngine((api) => api.probe());
+  const conn = connect();
+  if (!conn.watchingLoss) {
+    conn.watchingLoss = true;
+    const forward = Comlink.proxy((error: ApiError) => deviceLostListeners.forEach((listener) => listener(error)));
+    await callEngine((api) => api.watchDeviceLoss(forward));
+  }
+  return report;
 }

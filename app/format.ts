@@ -16,3 +16,9 @@ export function formatBytes(n: number): string {
 export function formatDate(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/** The message as a sentence: a final period unless it already ends with one (or ?, !). */
+export function asSentence(message: string): string {
+  const m = message.trim();
+  return /[.!?]\)?$/.test(m) ? m : `${m}.`;
+}

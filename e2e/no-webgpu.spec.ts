@@ -15,3 +15,16 @@ test('without WebGPU the start screen explains how to get it', async ({ page }) 
   await expect(page.getByRole('region', { name: 'Model', exact: true })).toHaveCount(0);
   await page.screenshot({ path: 'e2e/screenshots/no-webgpu.png', fullPage: true });
 });
+
+test('a browser with no navigator.gpu at all gets the same explanation, without starting the engine', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  const workers: string[] = [];
+  page.on('worker', (w) => workers.push(w.url()));
+  await page.goto('/');
+  const screen = page.getByRole('main', { name: 'Whetstone needs WebGPU' });
+  await expect(screen).toContainText('this browser has no navigator.gpu');
+  await expect(screen).toContainText('chrome://flags/#enable-unsafe-webgpu');
+  expect(workers).toEqual([]);
+});

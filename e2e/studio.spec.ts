@@ -101,3 +101,21 @@ test('a full storage quota is reported clearly', async ({ page, context }) => {
   await expect(alert).toContainText('Delete old runs');
   await page.getByRole('region', { name: 'Runs', exact: true }).screenshot({ path: 'e2e/screenshots/storage-full.png' });
 });
+
+test('a lost GPU device is explained, and "Try again" gets a new one', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
+  // A real loss: the GPU process (where Chromium runs WebGPU) crashes and restarts.
+  await page.evaluate(() => {
+    const chrome = (window as unknown as { chrome?: { gpuBenchmarking?: { crashGpuProcess(): void } } }).chrome;
+    if (!chrome?.gpuBenchmarking) throw new Error('needs --enable-gpu-benchmarking');
+    chrome.gpuBenchmarking.crashGpuProcess();
+  });
+  const screen = page.getByRole('main', { name: 'The GPU device was lost' });
+  await expect(screen).toBeVisible();
+  await expect(screen.getByRole('alert')).toContainText('The GPU device was lost');
+  await expect(screen.getByRole('alert')).toContainText('resume from the last checkpoint');
+  await page.screenshot({ path: 'e2e/screenshots/device-lost.png' });
+  await screen.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
+});

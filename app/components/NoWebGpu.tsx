@@ -1,5 +1,6 @@
 // Shown instead of the studio when this browser cannot give the engine a WebGPU adapter:
 // what happened and how to get WebGPU, rather than a broken app.
+import { asSentence } from '../format.ts';
 import type { ApiError } from '../../engine/api/types.ts';
 
 export function NoWebGpu({ error, onRetry }: { error: ApiError; onRetry: () => void }) {
@@ -10,7 +11,7 @@ export function NoWebGpu({ error, onRetry }: { error: ApiError; onRetry: () => v
         Whetstone trains models on your GPU through WebGPU, and this browser did not give it one.
       </p>
       <p className="problem-detail">
-        <strong>{error.message.replace(/\.$/, '')}.</strong> {error.hint}
+        <strong>{asSentence(error.message)}</strong> {error.hint}
       </p>
 
       <h2>Browsers with WebGPU</h2>

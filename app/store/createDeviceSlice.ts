@@ -3,7 +3,7 @@
 // WebGPU never even starts the worker.
 import type { StateCreator } from 'zustand';
 import type { ApiError, DeviceReport } from '../../engine/api/types.ts';
-import { EngineError, probeDevice } from '../engineClient.ts';
+import { EngineError, onDeviceLost, probeDevice } from '../engineClient.ts';
 import type { StudioState } from './index.ts';
 
 export type DeviceState =
@@ -12,7 +12,7 @@ export type DeviceState =
   | { status: 'ready'; report: DeviceReport }
   /** No WebGPU at all, or no adapter: show the "how to get WebGPU" page. */
   | { status: 'unavailable'; error: ApiError }
-  /** WebGPU exists but something else failed (worker crash, device refused). */
+  /** WebGPU exists but something else failed (worker crash, device refused, device lost). */
   | { status: 'error'; error: ApiError };
 
 export interface DeviceSlice {
@@ -32,21 +32,27 @@ function asApiError(e: unknown): ApiError {
   return { name: err.name, message: err.message, hint: 'Reload the page; if it persists, please report it.' };
 }
 
-export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => ({
-  device: { status: 'idle' },
-  probeDevice: async () => {
-    if (get().device.status === 'probing') return;
-    if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
-      set({ device: { status: 'unavailable', error: NO_NAVIGATOR_GPU } });
-      return;
-    }
-    set({ device: { status: 'probing' } });
-    try {
-      const report = await probeDevice();
-      set({ device: { status: 'ready', report } });
-    } catch (e) {
-      const error = asApiError(e);
-      set({ device: { status: error.name === 'WebGpuUnavailable' ? 'unavailable' : 'error', error } });
-    }
-  },
-});
+export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => {
+  // Device loss (driver reset, GPU reclaimed) takes the studio to an explanation with "Try
+  // again", which acquires a new device.
+  onDeviceLost((error) => set({ device: { status: 'error', error } }));
+
+  return {
+    device: { status: 'idle' },
+    probeDevice: async () => {
+      if (get().device.status === 'probing') return;
+      if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
+        set({ device: { status: 'unavailable', error: NO_NAVIGATOR_GPU } });
+        return;
+      }
+      set({ device: { status: 'probing' } });
+      try {
+        const report = await probeDevice();
+        set({ device: { status: 'ready', report } });
+      } catch (e) {
+        const error = asApiError(e);
+        set({ device: { status: error.name === 'WebGpuUnavailable' ? 'unavailable' : 'error', error } });
+      }
+    },
+  };
+};
