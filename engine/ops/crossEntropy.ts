@@ -1,0 +1,185 @@
+// Cross-entropy over the vocabulary fused with the LM-head matmul, in vocabulary chunks so the
+// full (N, V) f32 logits are never held at once (Qwen2.5: 151936 columns per token).
+//   hidden is (N, H) f32, W is (V, H) (f32 or f16; tied models pass the embedding), labels (N) i32
+//   naive equivalent (crossEntropy.ref.ts):
+//     logits = hidden @ W^T                                  (N, V)
+//     lse[i] = logsumexp_v logits[i, v]
+//     lossPerToken[i] = lse[i] - logits[i, labels[i]]        (0 where labels[i] == -100)
+//     dHidden = ((softmax(logits) - onehot(labels)) * dLoss[:, None]) @ W
+// Forward, per chunk of Vc vocabulary rows: logits_c = hidden @ W_c^T (matmul), then one kernel
+// folds it into a running (max, sum exp) per row and picks the label logit. Backward recomputes
+// logits_c, turns it into dlogits_c in place and accumulates dHidden += dlogits_c @ W_c.
+// The weight arrives as binding-sized row chunks (lmHeadChunks); each is further cut into blocks
+// of Vc rows sized by the scratch budget (logitsChunkRows). Kernels: wgsl/crossEntropy.wgsl.
+import type { Binding, GpuContext } from '../gpu/context.ts';
+import { GpuValidationError } from '../gpu/errors.ts';
+import { Params } from '../gpu/params.ts';
+import type { KernelSource } from '../gpu/pipelines.ts';
+import code from '../wgsl/crossEntropy.wgsl?raw';
+import { flatGrid } from './grid.ts';
+import { matmul } from './matmul.ts';
+
+export { maskedTokenMean, maskedTokenMeanBackward, sequenceLogprobSums, sequenceLogprobSumsBackward } from './lossReduce.ts';
+
+const SOURCE: KernelSource = { name: 'crossEntropy', code };
+const NAN_BITS = 0x7fc00000;
+
+/** Scratch logits (N x Vc f32) allowed by default: 64 MiB (also capped by the binding limit). */
+export const DEFAULT_LOGITS_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** Rows [rowStart, rowStart + rows) of the LM head (V, H); `weight` binds exactly those rows. */
+export interface LmHeadChunk {
+  weight: Binding;
+  rowStart: number;
+  rows: number;
+}
+
+export interface LmHeadArgs {
+  hidden: Binding; // (N, H) f32, final-norm output
+  chunks: LmHeadChunk[]; // the LM head (V, H) in row chunks (each within the binding limit)
+  weightType?: 'f32' | 'f16';
+  N: number;
+  H: number;
+  V: number;
+  labels: Binding; // i32 (N): target token id per row, -100 = ignored
+  /** Bytes allowed for the scratch logits (N x Vc f32); DEFAULT_LOGITS_BUDGET_BYTES when omitted. */
+  logitsBudgetBytes?: number;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Smallest row count whose byte size (rows x H x element bytes) is a multiple of 256. */
+export function weightRowAlign(H: number, dtype: 'f32' | 'f16'): number {
+  const rowBytes = H * (dtype === 'f16' ? 2 : 4);
+  return 256 / gcd(256, rowBytes);
+}
+
+/**
+ * Vocabulary rows per scratch logits block (N x Vc f32) within `budgetBytes` and the binding and
+ * buffer limits, a multiple of `rowAlign` (so weight sub-bindings stay 256-byte aligned), at
+ * least `rowAlign`, at most `maxRows` when given.
+ */
+export function logitsChunkRows(ctx: GpuContext, N: number, budgetBytes = DEFAULT_LOGITS_BUDGET_BYTES, rowAlign = 1, maxRows = Infinity): number {
+  const bytes = Math.min(budgetBytes, ctx.caps.maxStorageBufferBindingSize, ctx.caps.maxBufferSize);
+  let rows = Math.min(Math.floor(bytes / (Math.max(N, 1) * 4)), maxRows);
+  rows = Math.floor(rows / rowAlign) * rowAlign;
+  return Math.max(rows, rowAlign);
+}
+
+/**
+ * Splits a (V, H) weight buffer into row chunks that each fit one storage binding, at 256-byte
+ * aligned offsets. `maxBindingBytes` defaults to the device's limit (tests pass less).
+ */
+export function lmHeadChunks(weight: GPUBuffer, V: number, H: number, dtype: 'f32' | 'f16', ctx: GpuContext, maxBindingBytes = ctx.caps.maxStorageBufferBindingSize): LmHeadChunk[] {
+  const rowBytes = H * (dtype === 'f16' ? 2 : 4);
+  const align = weightRowAlign(H, dtype);
+  const perChunk = Math.floor(Math.floor(maxBindingBytes / rowBytes) / align) * align;
+  if (perChunk <= 0) throw new GpuValidationError('lmHeadChunks', `a binding of ${maxBindingBytes} bytes cannot hold ${align} aligned rows of ${rowBytes} bytes`);
+  if (weight.size < V * rowBytes) throw new GpuValidationError('lmHeadChunks', `weight buffer of ${weight.size} bytes is smaller than (${V}, ${H}) ${dtype}`);
+  const chunks: LmHeadChunk[] = [];
+  for (let rowStart = 0; rowStart < V; rowStart += perChunk) {
+    const rows = Math.min(perChunk, V - rowStart);
+    chunks.push({ weight: slice(weight, rowStart * rowBytes, rows * rowBytes), rowStart, rows });
+  }
+  return chunks;
+}
+
+/** A slice of `buffer`, its size rounded up to 4 bytes (storage bindings need it; f16 rows may be odd). */
+function slice(buffer: GPUBuffer, offset: number, size: number): Binding {
+  return { buffer, offset, size: Math.min(Math.ceil(size / 4) * 4, buffer.size - offset) };
+}
+
+/** Rows [r, r + rows) of a chunk's weight binding, each row `rowBytes` long. */
+function subRows(weight: Binding, r: number, rows: number, rowBytes: number, total: number): Binding {
+  if (r === 0 && rows === total) return weight;
+  const buffer = 'buffer' in weight ? weight.buffer : weight;
+  const base = 'buffer' in weight ? weight.offset : 0;
+  return slice(buffer, base + r * rowBytes, rows * rowBytes);
+}
+
+interface Block {
+  weight: Binding; // (rows, H)
+  colStart: number; // vocabulary index of its first row
+  rows: number;
+}
+
+/** The weight as blocks of at most Vc rows, in vocabulary order; checks the chunks tile [0, V). */
+function blocks(ctx: GpuContext, args: LmHeadArgs): { list: Block[]; maxRows: number } {
+  const dtype = args.weightType ?? 'f32';
+  if (dtype === 'f16' && !ctx.caps.f16) throw new GpuValidationError('lmHeadCrossEntropy', 'an f16 weight on an adapter without shader-f16');
+  const rowBytes = args.H * (dtype === 'f16' ? 2 : 4);
+  const sorted = [...args.chunks].sort((a, b) => a.rowStart - b.rowStart);
+  let next = 0;
+  for (const c of sorted) {
+    if (c.rowStart !== next || c.rows <= 0) throw new GpuValidationError('lmHeadCrossEntropy', `weight chunks must tile rows [0, ${args.V}) (gap or overlap at row ${next})`);
+    next += c.rows;
+  }
+  if (next !== args.V) throw new GpuValidationError('lmHeadCrossEntropy', `weight chunks cover ${next} rows, the vocabulary has ${args.V}`);
+  const largest = Math.max(...sorted.map((c) => c.rows));
+  const Vc = logitsChunkRows(ctx, args.N, args.logitsBudgetBytes, weightRowAlign(args.H, dtype), largest);
+  const list: Block[] = [];
+  for (const c of sorted) {
+    for (let r = 0; r < c.rows; r += Vc) {
+      const rows = Math.min(Vc, c.rows - r);
+      list.push({ weight: subRows(c.weight, r, rows, rowBytes, c.rows), colStart: c.rowStart + r, rows });
+    }
+  }
+  return { list, maxRows: Math.min(Vc, largest) };
+}
+
+/** logits_c (N, rows) = hidden (N, H) @ W_c^T, W_c (rows, H). */
+function logitsBlock(ctx: GpuContext, args: LmHeadArgs, block: Block, scratch: Binding): void {
+  matmul(ctx, { a: args.hidden, b: block.weight, out: scratch, M: args.N, N: block.rows, K: args.H, transB: true, aType: 'f32', bType: args.weightType ?? 'f32' });
+}
+
+function scratchSlice(ctx: GpuContext, bytes: number): { buffer: GPUBuffer; offset: number; size: number } {
+  return { buffer: ctx.pool.acquire(bytes), offset: 0, size: bytes };
+}
+
+/**
+ * lossPerToken (N) f32 = lse[i] - logit_i[label_i] (0 where ignored, NaN for a label outside
+ * [0, V)); lse (N) f32 = logsumexp_v logit_i[v].
+ */
+export function lmHeadCrossEntropyForward(ctx: GpuContext, args: LmHeadArgs & { lossPerToken: Binding; lse: Binding }): void {
+  const { N, V } = args;
+  if (N === 0) return;
+  const { list, maxRows } = blocks(ctx, args);
+  const scratch = scratchSlice(ctx, N * maxRows * 4); // (N, Vc) f32
+  const state = scratchSlice(ctx, N * 16); // (N) of (max, sum exp, label logit, -)
+  const rowGrid = flatGrid(ctx, N);
+  list.forEach((block, k) => {
+    const logits = { ...scratch, size: N * block.rows * 4 };
+    logitsBlock(ctx, args, block, logits);
+    const params = new Params().u32(N, block.rows, block.colStart, k === 0 ? 1 : 0, rowGrid.rowStride, NAN_BITS);
+    ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_chunk' }, [logits, args.labels, state, null, null, null, null], params, rowGrid.workgroups);
+  });
+  const grid = flatGrid(ctx, Math.ceil(N / 256));
+  const params = new Params().u32(N, V, 0, 0, grid.rowStride, NAN_BITS);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_finalize' }, [null, args.labels, state, null, null, args.lse, args.lossPerToken], params, grid.workgroups);
+  ctx.pool.release(scratch.buffer);
+  ctx.pool.release(state.buffer);
+}
+
+/**
+ * dHidden (N, H) f32, overwritten = sum_v (softmax_iv - [v == label_i]) * dLoss_i * W[v, :].
+ * lse (N) from the forward; dLoss (N) f32 is the upstream gradient per token (e.g. 1/count for the
+ * token mean, per-token coefficients for DPO); ignored rows get 0 whatever dLoss says.
+ */
+export function lmHeadCrossEntropyBackward(ctx: GpuContext, args: LmHeadArgs & { lse: Binding; dLoss: Binding; dHidden: Binding }): void {
+  const { N, H } = args;
+  if (N === 0) return;
+  const { list, maxRows } = blocks(ctx, args);
+  const scratch = scratchSlice(ctx, N * maxRows * 4);
+  const rowGrid = flatGrid(ctx, N);
+  list.forEach((block, k) => {
+    const logits = { ...scratch, size: N * block.rows * 4 };
+    logitsBlock(ctx, args, block, logits);
+    const params = new Params().u32(N, block.rows, block.colStart, 0, rowGrid.rowStride, NAN_BITS);
+    ctx.dispatch({ source: SOURCE, entryPoint: 'ce_backward_chunk' }, [logits, args.labels, null, args.lse, args.dLoss, null, null], params, rowGrid.workgroups);
+    // dHidden (N, H) (+)= dlogits_c (N, rows) @ W_c (rows, H)
+    matmul(ctx, { a: logits, b: block.weight, out: args.dHidden, M: N, N: H, K: block.rows, accumulate: k > 0, aType: 'f32', bType: args.weightType ?? 'f32' });
+  });
+  ctx.pool.release(scratch.buffer);
+}
