@@ -45,7 +45,7 @@ const fileRequests = () => hub.requests.filter((r) => r.path.includes('/resolve/
 
 beforeAll(async () => {
   hub = await startLocalHub({
-    'tiny/model': { files: modelFiles(), revisions: ['main', SHA] },
+    'tiny/model': { files: modelFiles(), revisions: ['main', SHA, 'refs/pr/1'] },
     'org/private': { files: modelFiles(), tokens: [TOKEN] },
     'org/gated': { files: modelFiles(), tokens: [TOKEN, 'hf_notaccepted'], notAccepted: ['hf_notaccepted'] },
     'org/no-config': { files: { 'model.safetensors': writeSafetensors([]) } },
@@ -120,6 +120,15 @@ describe('downloadFromHub', () => {
     await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache, offline: true });
     await downloadFromHub({ repo: 'tiny/model', revision: SHA, hubUrl: hub.url, cache });
     expect(hub.requests).toEqual([]);
+  });
+
+  it('handles a revision with slashes (refs/pr/1)', async () => {
+    const cache = new NodeHubCache(join(root, 'g'));
+    hub.requests.length = 0;
+    const dl = await downloadFromHub({ repo: 'tiny/model', revision: 'refs/pr/1', hubUrl: hub.url, cache });
+    expect(dl.downloaded.length).toBe(NEEDED.length);
+    expect(hub.requests[0].path).toBe('/api/models/tiny/model/tree/refs%2Fpr%2F1');
+    expect(await readdir(join(root, 'g', 'tiny', 'model'))).toEqual(['refs%2Fpr%2F1']);
   });
 
   it('downloads again only the file that changed on the hub', async () => {

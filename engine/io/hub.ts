@@ -84,7 +84,9 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
     entries = manifest;
   } else {
     try {
-      entries = await listModelFiles(common);
+      // The tree route takes the revision as one path segment ("refs/pr/1" -> "refs%2Fpr%2F1");
+      // downloadFile encodes it itself.
+      entries = await listModelFiles({ ...common, revision: encodeURIComponent(revision) });
     } catch (e) {
       if (e instanceof HubApiError) throw hubError(e, where, opts.repo, !!opts.accessToken);
       if (manifest && !opts.signal?.aborted) entries = manifest; // offline: use what the last load got
