@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// WHETSTONE_DIST: another folder to serve (tests).
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)), process.env.WHETSTONE_DIST ?? 'dist');
 const PORT = Number(process.env.PORT ?? 5173);
 const HOST = process.env.HOST ?? '127.0.0.1';
@@ -111,7 +112,8 @@ server.on('error', (e) => {
 
 server.listen(PORT, HOST, () => {
   const shown = HOST === '127.0.0.1' || HOST === '::1' ? 'localhost' : HOST;
-  console.log(`Whetstone studio: http://${shown}:${PORT}  (serving ${ROOT}; Ctrl+C to stop)`);
+  const { port } = server.address(); // PORT=0 picks a free port
+  console.log(`Whetstone studio: http://${shown}:${port}  (serving ${ROOT}; Ctrl+C to stop)`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));
