@@ -121,6 +121,23 @@ describe('LM head + cross-entropy on a real adapter', () => {
     check(got, c, TOL, TOL, 'all ignored');
   });
 
+  it('large logits (|logit| > 88, where a naive f32 exp overflows) stay finite through the online logsumexp', async () => {
+    const ctx = await testContext();
+    const c = makeCase(5, 24, 37, 61, { ignored: [3], weightScale: 40 });
+    const ref = lmHeadCrossEntropyRef(c.hidden, c.weight, c.labels, c.N, c.H, c.V);
+    expect(Math.max(...ref.logits.map(Math.abs))).toBeGreaterThan(88);
+    const got = await runGpu(ctx, c, (w) => fixedChunks(w, c.V, c.H * 4, 16));
+    check(got, c, { atol: 1e-3, rtol: 1e-4 }, { atol: 1e-3, rtol: 1e-4 }, 'large logits');
+  });
+
+  it('a label outside [0, V) that is not -100 gives a NaN loss (loud, not silently ignored)', async () => {
+    const ctx = await testContext();
+    const c = makeCase(3, 24, 37, 71);
+    c.labels.set([-1, 37, 5]);
+    const got = await runGpu(ctx, c, (w) => lmHeadChunks(w, c.V, c.H, 'f32', ctx));
+    expect([Number.isNaN(got.loss[0]), Number.isNaN(got.loss[1]), Number.isFinite(got.loss[2])]).toEqual([true, true, true]);
+  });
+
   it('lmHeadChunks: binding-sized chunks at 256-byte aligned offsets tile the vocabulary', async () => {
     const ctx = await testContext();
     const w = ctx.device.createBuffer({ size: 37 * 24 * 4, usage: GPUBufferUsage.STORAGE });
