@@ -20,7 +20,9 @@ export interface ForwardOptions {
   lora: LoraAdapter | null;
   /** Keep activations for a backward pass. */
   train: boolean;
-  /** lora_dropout is applied only when training; this seeds the masks of this micro-batch. */
+  /** lora_dropout probability, applied only when training (default 0). */
+  dropout?: number;
+  /** Seeds this micro-batch's dropout masks (the backward regenerates the same masks). */
   dropoutSeed?: number;
 }
 
@@ -75,7 +77,7 @@ export class LlamaModel {
     const N = batch.B * batch.T;
     const H = spec.hiddenSize;
     this.seq = { positions: batch.positions, invFreq: this.invFreq, segments: batch.segments };
-    this.lastLora = layerLora(opts.lora, spec.numLayers, opts.train ? (opts.lora?.config.loraDropout ?? 0) : 0, opts.dropoutSeed ?? 0);
+    this.lastLora = layerLora(opts.lora, spec.numLayers, opts.train ? (opts.dropout ?? 0) : 0, opts.dropoutSeed ?? 0);
 
     const x0 = this.layerInput(0);
     for (const c of weights.embed) {

@@ -43,7 +43,7 @@ export function recordDpoMicroStep(
   const P = pairIndices.length;
   const reference = referenceLogprobs(ctx, model, batch, pairIndices, cache);
   const policy = ctx.pool.acquire(2 * P * 4, undefined, 'policy logps');
-  model.forward(batch, { lora: adapter, train, dropoutSeed });
+  model.forward(batch, { lora: adapter, train, dropout: adapter?.config.loraDropout ?? 0, dropoutSeed });
   model.sequenceLogprobs(batch, policy);
   const pair = ctx.pool.acquire(4 * P * 4, undefined, 'dpo pair');
   const dPolicy = ctx.pool.acquire(2 * P * 4, undefined, 'dpo dPolicy');

@@ -24,7 +24,7 @@ export function recordSftMicroStep(
   report: StepReport,
 ): SftMicroResult {
   const N = batch.B * batch.T;
-  model.forward(batch, { lora: adapter, train: true, dropoutSeed });
+  model.forward(batch, { lora: adapter, train: true, dropout: adapter.config.loraDropout, dropoutSeed });
   const meanCount = ctx.pool.acquire(8, undefined, 'sft mean');
   model.meanLoss(batch, meanCount);
   const reportAt = report.add(meanCount, 2);
