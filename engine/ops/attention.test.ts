@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { upload } from '../gpu/buffers.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { testContext } from '../gpu/testing.ts';
+import { attentionBackward, attentionForward, attentionTiles, type AttentionShape } from './attention.ts';
+import { attentionBackwardRef, attentionRef } from './attention.ref.ts';
+import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
+
+const TOL = { atol: 2e-5, rtol: 2e-4 };
+
+function shape(B: number, Tq: number, Tk: number, nHeads: number, nKvHeads: number, headDim: number): AttentionShape {
+  return { B, Tq, Tk, nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim) };
+}
+
+interface Inputs {
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  dOut: Float64Array;
+}
+
+/** f32-representable random inputs (the GPU sees exactly these values). */
+function inputs(s: AttentionShape, seed: number): Inputs {
+  const rows = s.B * s.Tq * s.nHeads * s.headDim;
+  const kv = s.B * s.Tk * s.nKvHeads * s.headDim;
+  const f = (n: number, sd: number, scale = 1): Float64Array => Float64Array.from(toF32(randomArray(n, sd, scale)));
+  return { q: f(rows, seed, 2), k: f(kv, seed + 1, 2), v: f(kv, seed + 2), dOut: f(rows, seed + 3) };
+}
+
+interface GpuResult {
+  out: Float32Array;
+  lse: Float32Array;
+  dq: Float32Array;
+  dk: Float32Array;
+  dv: Float32Array;
+}
+
+async function runGpu(ctx: GpuContext, s: AttentionShape, x: Inputs, segments: number[] | null = null): Promise<GpuResult> {
+  const rows = s.B * s.Tq * s.nHeads * s.headDim;
+  const kvn = s.B * s.Tk * s.nKvHeads * s.headDim;
+  const q = upload(ctx.device, toF32(x.q));
+  const k = upload(ctx.device, toF32(x.k));
+  const v = upload(ctx.device, toF32(x.v));
+  const dOut = upload(ctx.device, toF32(x.dOut));
+  const seg = segments ? upload(ctx.device, Uint32Array.from(segments)) : null;
+  const out = ctx.pool.acquire(rows * 4);
+  const lse = ctx.pool.acquire(s.B * s.nHeads * s.Tq * 4);
+  const dq = ctx.pool.acquire(rows * 4);
+  const dk = ctx.pool.acquire(kvn * 4);
+  const dv = ctx.pool.acquire(kvn * 4);
+  const args = { ...s, q, k, v, out, lse, segments: seg };
+  attentionForward(ctx, args);
+  attentionBackward(ctx, { ...args, dOut, dq, dk, dv });
+  const result = {
+    out: await ctx.readF32(out, rows),
+    lse: await ctx.readF32(lse, s.B * s.nHeads * s.Tq),
+    dq: await ctx.readF32(dq, rows),
+    dk: await ctx.readF32(dk, kvn),
+    dv: await ctx.readF32(dv, kvn),
+  };
+  for (const b of [out, lse, dq, dk, dv]) ctx.pool.release(b);
+  for (const b of [q, k, v, dOut, seg]) b?.destroy();
+  return result;
+}
+
+function checkAgainstRef(got: GpuResult, s: AttentionShape, x: Inputs, segments: number[] | null, what: string): void {
+  const ref = attentionRef(s, x.q, x.k, x.v, segments);
+  const grads = attentionBackwardRef(s, x.q, x.k, x.v, x.dOut, segments);
+  expectClose(got.out, ref.out, TOL, `${what} out`);
+  expectClose(got.lse, ref.lse, TOL, `${what} lse`);
+  expectClose(got.dq, grads.dq, TOL, `${what} dq`);
+  expectClose(got.dk, grads.dk, TOL, `${what} dk`);
+  expectClose(got.dv, grads.dv, TOL, `${what} dv`);
+}
+
+describe('attention on a real adapter', () => {
+  const cases: [string, AttentionShape][] = [
+    ['T=1, 3 heads / 1 kv, hd 20', shape(1, 1, 1, 3, 1, 20)],
+    ['T=7, 3 heads / 1 kv, hd 20', shape(1, 7, 7, 3, 1, 20)],
+    ['T=33, 3 heads / 1 kv, hd 20, B=2', shape(2, 33, 33, 3, 1, 20)],
+    ['T=19, 4 heads / 2 kv, hd 20', shape(1, 19, 19, 4, 2, 20)],
+    ['decode Tq=1, Tk=17, hd 20', shape(1, 1, 17, 3, 1, 20)],
+    ['decode Tq=5, Tk=38, B=2, hd 20', shape(2, 5, 38, 3, 1, 20)],
+    ['SmolLM2: 9 heads / 3 kv, hd 64, T=24', shape(1, 24, 24, 9, 3, 64)],
+    ['Qwen3-like: 4 heads / 2 kv, hd 128, T=11', shape(1, 11, 11, 4, 2, 128)],
+    ['hd 256 (the largest), T=6', shape(1, 6, 6, 2, 1, 256)],
+  ];
+  cases.forEach(([name, s], n) => {
+    it(`forward and backward match float64: ${name}`, async () => {
+      const ctx = await testContext();
+      const x = inputs(s, 10 * n + 1);
+      checkAgainstRef(await runGpu(ctx, s, x), s, x, null, name);
+    });
+  });
+
+  it('SmolLM2 shapes with B=2 and T=40 (two query tiles and several key tiles)', async () => {
+    const ctx = await testContext();
+    const s = shape(2, 40, 40, 9, 3, 64);
+    const x = inputs(s, 99);
+    checkAgainstRef(await runGpu(ctx, s, x), s, x, null, 'smollm2 B=2 T=40');
+  });
+
+  it('packing: two rows in one sequence with segments equal the rows run separately', async () => {
+    const ctx = await testContext();
+    const [t1, t2] = [13, 22];
+    const s = shape(1, t1 + t2, t1 + t2, 3, 1, 20);
+    const x = inputs(s, 7);
+    const segments = [...Array<number>(t1).fill(5), ...Array<number>(t2).fill(9)];
+    const packed = await runGpu(ctx, s, x, segments);
+    checkAgainstRef(packed, s, x, segments, 'packed');
+
+    // Row by row: slice the packed tensors at the segment boundary.
+    const width = s.nHeads * s.headDim;
+    const kvWidth = s.nKvHeads * s.headDim;
+    const parts: [number, number][] = [
+      [0, t1],
+      [t1, t2],
+    ];
+    for (const [start, len] of parts) {
+      const sub = shape(1, len, len, 3, 1, 20);
+      const xs: Inputs = {
+        q: x.q.slice(start * width, (start + len) * width),
+        k: x.k.slice(start * kvWidth, (start + len) * kvWidth),
+        v: x.v.slice(start * kvWidth, (start + len) * kvWidth),
+        dOut: x.dOut.slice(start * width, (start + len) * width),
+      };
+      const alone = await runGpu(ctx, sub, xs);
+      const same = { atol: 1e-6, rtol: 1e-5 };
+      expectClose(packed.out.slice(start * width, (start + len) * width), alone.out, same, `row@${start} out`);
+      expectClose(packed.dq.slice(start * width, (start + len) * width), alone.dq, same, `row@${start} dq`);
+      expectClose(packed.dk.slice(start * kvWidth, (start + len) * kvWidth), alone.dk, same, `row@${start} dk`);
+      expectClose(packed.dv.slice(start * kvWidth, (start + len) * kvWidth), alone.dv, same, `row@${start} dv`);
+      for (let h = 0; h < s.nHeads; h++) {
+        const lsePacked = packed.lse.slice(h * s.Tq + start, h * s.Tq + start + len);
+        expectClose(lsePacked, alone.lse.slice(h * len, (h + 1) * len), same, `row@${start} lse head ${h}`);
+      }
+    }
+  });
+
+  it('segments with B=2 and a decode offset (Tq < Tk)', async () => {
+    const ctx = await testContext();
+    const s = shape(2, 9, 30, 4, 2, 20);
+    const x = inputs(s, 21);
+    const segments = Array.from({ length: s.B * s.Tk }, (_, n) => {
+      const [b, j] = [Math.floor(n / s.Tk), n % s.Tk];
+      return b === 0 ? (j < 11 ? 0 : j < 25 ? 1 : 2) : j < 3 ? 7 : 8;
+    });
+    checkAgainstRef(await runGpu(ctx, s, x, segments), s, x, segments, 'segments decode');
+  });
+
+  it('the backward is deterministic (bitwise equal on a rerun)', async () => {
+    const ctx = await testContext();
+    const s = shape(1, 33, 33, 3, 1, 20);
+    const x = inputs(s, 3);
+    const a = await runGpu(ctx, s, x);
+    const b = await runGpu(ctx, s, x);
+    for (const key of ['out', 'lse', 'dq', 'dk', 'dv'] as const) expect(Array.from(b[key])).toEqual(Array.from(a[key]));
+  });
+
+  it('rejects shapes it cannot run', async () => {
+    const ctx = await testContext();
+    const buf = ctx.pool.acquire(4);
+    const base = { q: buf, k: buf, v: buf, out: buf, lse: buf };
+    expect(() => attentionForward(ctx, { ...shape(1, 4, 3, 2, 1, 8), ...base })).toThrow(/Tk/);
+    expect(() => attentionForward(ctx, { ...shape(1, 4, 4, 3, 2, 8), ...base })).toThrow(/multiple/);
+    expect(() => attentionForward(ctx, { ...shape(1, 4, 4, 2, 1, 300), ...base })).toThrow(/headDim/);
+    ctx.pool.release(buf);
+  });
+});
+
+describe('attention tiles', () => {
+  it('fit a 16 KiB workgroup budget and 32 head dims per thread for every head dim up to 256', () => {
+    for (let hd = 1; hd <= 256; hd++) {
+      const t = attentionTiles(hd, 4096);
+      expect((t.forward.BQ + t.forward.BK) * hd + t.forward.BQ * t.forward.BK).toBeLessThanOrEqual(4096);
+      for (const b of [t.dkdv, t.dq]) expect(2 * (b.BQ + b.BK) * hd + 2 * b.BQ * b.BK).toBeLessThanOrEqual(4096);
+      for (const owned of [t.forward.BQ, t.dkdv.BK, t.dq.BQ]) {
+        expect(64 % owned).toBe(0);
+        expect(Math.ceil(hd / (64 / owned))).toBeLessThanOrEqual(32);
+      }
+    }
+  });
+});
+
+describe('attention float64 reference', () => {
+  const cases: [string, AttentionShape, number[] | null][] = [
+    ['causal GQA', shape(1, 4, 4, 2, 1, 3), null],
+    ['decode offset, B=2', shape(2, 2, 5, 2, 2, 3), null],
+    ['segments', shape(1, 5, 5, 2, 1, 3), [0, 0, 1, 1, 1]],
+  ];
+  for (const [name, s, segments] of cases) {
+    it(`backward matches finite differences: ${name}`, () => {
+      const x = inputs(s, 5);
+      const w = randomArray(x.dOut.length, 77);
+      const grads = attentionBackwardRef(s, x.q, x.k, x.v, w, segments);
+      const loss = (q: Float64Array, k: Float64Array, v: Float64Array): number => dotWith(attentionRef(s, q, k, v, segments).out, w);
+      const tol = { atol: 1e-7, rtol: 1e-6 };
+      expectClose(finiteDifference((q) => loss(q, x.k, x.v), x.q), grads.dq, tol, 'dq');
+      expectClose(finiteDifference((k) => loss(x.q, k, x.v), x.k), grads.dk, tol, 'dk');
+      expectClose(finiteDifference((v) => loss(x.q, x.k, v), x.v), grads.dv, tol, 'dv');
+    });
+  }
+
+  it('lse is the log of the softmax denominator: a uniform row of T equal scores gives scale*score + log T', () => {
+    const s = shape(1, 3, 3, 1, 1, 2);
+    const q = new Float64Array(6).fill(0);
+    const k = Float64Array.from([1, 2, 3, 4, 5, 6]);
+    const { lse } = attentionRef(s, q, k, k);
+    expectClose(lse, [0, Math.log(2), Math.log(3)], { atol: 1e-12, rtol: 0 }, 'lse');
+  });
+});

@@ -1,0 +1,168 @@
+// Causal grouped-query self-attention, flash style: the forward streams K/V tiles through
+// workgroup memory with an online softmax and saves the log-sum-exp; the backward (FlashAttention-2)
+// recomputes P from q, k and lse. No float atomics: dK/dV come from one pass over key blocks (each
+// looping over the query rows of every head of its group), dQ from one pass over query blocks, so
+// results are deterministic.
+//
+// Naive equivalent (attention.ref.ts), per batch b and query head h (kv head h / (nHeads / nKvHeads)):
+//   S = scale * Q K^T masked (causal at offset Tk - Tq, and same segment id); P = softmax(S)
+//   out = P V; lse = logsumexp(S) per row
+//   D = rowsum(dOut * out); dV = P^T dOut; dP = dOut V^T; dS = P * (dP - D)
+//   dQ = scale * dS K; dK = scale * dS^T Q (dK, dV summed over the query heads of a group)
+import type { Binding, GpuContext } from '../gpu/context.ts';
+import { Params } from '../gpu/params.ts';
+import type { KernelSource, PipelineSpec } from '../gpu/pipelines.ts';
+import { STORAGE } from '../gpu/buffers.ts';
+import code from '../wgsl/attention.wgsl?raw';
+import { flatGrid } from './grid.ts';
+
+const SOURCE: KernelSource = { name: 'attention', code };
+const THREADS = 64;
+const MAX_HEAD_DIM = 256;
+/** Register accumulator capacity per thread in the kernel (MAXDPT). */
+const MAX_DIMS_PER_THREAD = 32;
+
+export interface AttentionShape {
+  B: number; // batch
+  Tq: number; // query rows per sequence
+  /**
+   * Key/value rows per sequence (Tk >= Tq). Query row i sits at absolute position Tk - Tq + i and
+   * attends to key positions j <= Tk - Tq + i (causal). Tq = Tk for training; Tq < Tk for KV-cache decode.
+   */
+  Tk: number;
+  nHeads: number; // nHeads % nKvHeads == 0; query head h uses kv head floor(h / (nHeads / nKvHeads))
+  nKvHeads: number;
+  headDim: number; // any size up to 256
+  scale: number; // usually 1/sqrt(headDim)
+}
+
+export interface AttentionForwardArgs extends AttentionShape {
+  q: Binding; // (B, Tq, nHeads, headDim) f32 — the q_proj output rows, no transpose needed
+  k: Binding; // (B, Tk, nKvHeads, headDim) f32
+  v: Binding; // (B, Tk, nKvHeads, headDim) f32
+  out: Binding; // (B, Tq, nHeads, headDim) f32
+  lse: Binding; // (B, nHeads, Tq) f32 log-sum-exp of the scaled scores per query row (saved for backward)
+  /** Optional u32 (B, Tk): a query attends only to keys with the same segment id as its own position. */
+  segments?: Binding | null;
+}
+
+export interface AttentionBackwardArgs extends AttentionForwardArgs {
+  dOut: Binding; // (B, Tq, nHeads, headDim)
+  dq: Binding; // (B, Tq, nHeads, headDim), overwritten
+  dk: Binding; // (B, Tk, nKvHeads, headDim), overwritten (summed over the query heads of each group)
+  dv: Binding; // (B, Tk, nKvHeads, headDim), overwritten
+}
+
+/** Tile sizes of one kernel: query rows (BQ) and key rows (BK) per tile. */
+export interface AttentionTiles {
+  BQ: number;
+  BK: number;
+}
+
+function checkShape(s: AttentionShape): void {
+  const ints = [s.B, s.Tq, s.Tk, s.nHeads, s.nKvHeads, s.headDim];
+  if (!ints.every((x) => Number.isInteger(x) && x >= 1)) throw new Error(`attention: shape must be positive integers, got ${JSON.stringify(s)}`);
+  if (s.Tk < s.Tq) throw new Error(`attention: Tk (${s.Tk}) must be >= Tq (${s.Tq})`);
+  if (s.nHeads % s.nKvHeads !== 0) throw new Error(`attention: nHeads (${s.nHeads}) must be a multiple of nKvHeads (${s.nKvHeads})`);
+  if (s.headDim > MAX_HEAD_DIM) throw new Error(`attention: headDim ${s.headDim} > ${MAX_HEAD_DIM} is not supported`);
+}
+
+/**
+ * Workgroup memory for one kernel, in f32 words: WebGPU's default 16 KiB even where the device
+ * allows more (bigger tiles made SwiftShader's compile 2-3x slower and cut occupancy on GPUs).
+ */
+function sharedWords(ctx: GpuContext): number {
+  return Math.floor(Math.min(ctx.caps.maxComputeWorkgroupStorageSize, 16384) / 4);
+}
+
+function pow2AtMost(n: number): number {
+  return 2 ** Math.floor(Math.log2(Math.max(1, n)));
+}
+
+const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, Math.floor(x)));
+
+/**
+ * Tile sizes per kernel for a head dim and a workgroup-memory budget of `words` f32s.
+ *   forward: BQ owned rows, BK streamed keys; memory (BQ + BK) * HD + BQ * BK.
+ *   dkdv:    BK owned keys, BQ streamed rows; memory 2 * (BQ + BK) * HD + 2 * BQ * BK.
+ *   dq:      BQ owned rows, BK streamed keys; same memory as dkdv.
+ * The owned side is a power of two dividing 64 threads with <= 32 head dims per thread.
+ */
+export function attentionTiles(headDim: number, words: number): { forward: AttentionTiles; dkdv: AttentionTiles; dq: AttentionTiles } {
+  const maxOwned = (THREADS * MAX_DIMS_PER_THREAD) / Math.max(headDim, 1);
+  const fwdQ = pow2AtMost(Math.min(16, maxOwned, words / (2 * headDim)));
+  const forward = { BQ: fwdQ, BK: clamp((words - fwdQ * headDim) / (headDim + fwdQ), 1, 32) };
+  const owned = pow2AtMost(Math.min(16, maxOwned, words / (4 * headDim)));
+  const streamed = clamp((words - 2 * owned * headDim) / (2 * headDim + 2 * owned), 1, 32);
+  return { forward, dkdv: { BK: owned, BQ: streamed }, dq: { BQ: owned, BK: streamed } };
+}
+
+function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number): PipelineSpec {
+  const lanes = THREADS / ownedRows;
+  return { source: SOURCE, entryPoint, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT: Math.ceil(headDim / lanes) } };
+}
+
+/** The kernel's Params; tiles repeat the overrides as runtime loop bounds (see attention.wgsl). */
+function params(s: AttentionShape, tiles: AttentionTiles, useSegments: boolean, rowStride = 0): Params {
+  return new Params()
+    .u32(s.Tq, s.Tk, s.nHeads, s.nKvHeads, s.nHeads / s.nKvHeads)
+    .f32(s.scale)
+    .u32(rowStride, s.B * s.Tq * s.nHeads, s.headDim, tiles.BQ, tiles.BK, useSegments ? 1 : 0);
+}
+
+// Bound at the segments slot when there are none (the kernel never reads it then).
+const dummySegments = new WeakMap<GpuContext, GPUBuffer>();
+function segmentsOrDummy(ctx: GpuContext, segments: Binding | null | undefined): Binding {
+  if (segments) return segments;
+  let buf = dummySegments.get(ctx);
+  if (!buf) {
+    buf = ctx.device.createBuffer({ size: 16, usage: STORAGE, label: 'attention: no segments' });
+    dummySegments.set(ctx, buf);
+  }
+  return buf;
+}
+
+/** out = softmax(scale * q k^T + mask) v, lse = logsumexp rows. Shapes in AttentionForwardArgs. */
+export function attentionForward(ctx: GpuContext, args: AttentionForwardArgs): void {
+  checkShape(args);
+  const tiles = attentionTiles(args.headDim, sharedWords(ctx)).forward;
+  const useSeg = !!args.segments;
+  ctx.dispatch(
+    spec('attention_forward', args.headDim, tiles, tiles.BQ),
+    [args.q, args.k, args.v, segmentsOrDummy(ctx, args.segments), args.out, args.lse],
+    params(args, tiles, useSeg),
+    [Math.ceil(args.Tq / tiles.BQ), args.nHeads, args.B],
+  );
+}
+
+/** dq, dk, dv of attentionForward given dOut and the forward's out and lse. Shapes in AttentionBackwardArgs. */
+export function attentionBackward(ctx: GpuContext, args: AttentionBackwardArgs): void {
+  checkShape(args);
+  const { dkdv, dq } = attentionTiles(args.headDim, sharedWords(ctx));
+  const useSeg = !!args.segments;
+  const seg = segmentsOrDummy(ctx, args.segments);
+  const rows = args.B * args.Tq * args.nHeads;
+  // stats (B, nHeads, Tq) of (lse, D = rowsum(dOut * out)).
+  const stats = ctx.pool.acquire(rows * 8);
+  const grid = flatGrid(ctx, Math.ceil(rows / THREADS));
+  ctx.dispatch(
+    { source: SOURCE, entryPoint: 'attention_backward_delta', constants: { HD: args.headDim } },
+    [null, null, null, null, args.out, args.lse, args.dOut, stats],
+    params(args, dq, useSeg, grid.rowStride),
+    grid.workgroups,
+  );
+  ctx.dispatch(
+    spec('attention_backward_dkdv', args.headDim, dkdv, dkdv.BK),
+    [args.q, args.k, args.v, seg, null, null, args.dOut, stats, args.dk, args.dv],
+    params(args, dkdv, useSeg),
+    [Math.ceil(args.Tk / dkdv.BK), args.nKvHeads, args.B],
+  );
+  ctx.dispatch(
+    spec('attention_backward_dq', args.headDim, dq, dq.BQ),
+    [args.q, args.k, args.v, seg, null, null, args.dOut, stats, args.dq],
+    params(args, dq, useSeg),
+    [Math.ceil(args.Tq / dq.BQ), args.nHeads, args.B],
+  );
+  // Queue order: the next writer of this pooled buffer runs after these dispatches.
+  ctx.pool.release(stats);
+}

@@ -1,0 +1,321 @@
+// Causal grouped-query self-attention, flash style (FlashAttention-2 forward and backward).
+//
+//   q, out, dout, dq are (B, Tq, n_heads, HD)   k, v, dk, dv are (B, Tk, n_kv, HD)
+//   lse is (B, n_heads, Tq)   stats is (B, n_heads, Tq) of vec2(lse, D)   segments is u32 (B, Tk)
+//   Query row i sits at absolute position Tk - Tq + i; query head h reads kv head h / group.
+//
+// Naive equivalent (attention.ref.ts), per (b, h):
+//   S = scale * Q K^T, masked where j > pos(i) or segments[j] != segments[pos(i)]
+//   P = softmax(S) row-wise; out = P V; lse_i = log(sum_j exp(S_ij))
+//   backward: D_i = rowsum(dO_i * out_i); dV = P^T dO; dP = dO V^T; dS = P * (dP - D)
+//             dQ = scale * dS K; dK = scale * dS^T Q (summed over the query heads of a group)
+//
+// Entry points (64 threads each, no atomics, every output written by exactly one thread):
+//   attention_forward          grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles of BK
+//                               keys through workgroup memory with an online softmax.
+//   attention_backward_delta   flat grid over B*Tq*n_heads rows: stats = (lse, D).
+//   attention_backward_dkdv    grid (ceil(Tk/BK), n_kv, B): BK keys stream Q/dO tiles of BQ rows
+//                               of every query head of the group; one thread group per key row.
+//   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles.
+// Thread layout for the row-owning side: lanes = 64 / rows threads per owned row, lane t holds
+// head dims t, t + lanes, ... (DPT of them) of the row's accumulator in registers.
+
+struct Params {
+  Tq: u32,
+  Tk: u32,
+  n_heads: u32,
+  n_kv: u32,
+  group: u32,       // n_heads / n_kv
+  scale: f32,
+  row_stride: u32,  // workgroups per row of the flat grid (delta kernel)
+  rows: u32,        // B * Tq * n_heads (delta kernel)
+  // Loop bounds equal to the overrides HD, BQ, BK: read from the uniform so shader compilers
+  // do not fully unroll them (SwiftShader took ~40 s to compile the unrolled hd-64 backward).
+  hd: u32,
+  bq: u32,
+  bk: u32,
+  use_seg: u32,     // 1: mask keys whose segment id differs from the query position's
+}
+
+override HD: u32 = 64u;        // head dim
+override BQ: u32 = 16u;        // query rows per tile
+override BK: u32 = 16u;        // key rows per tile
+override DPT: u32 = 16u;       // head dims per thread of the row-owning side: ceil(HD / lanes)
+
+const NT: u32 = 64u;           // threads per workgroup
+const MAXDPT: u32 = 32u;       // register accumulator capacity (HD <= 256 with >= 8 lanes)
+const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores never come close
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> segments: array<u32>;
+// forward outputs
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+// backward
+@group(0) @binding(5) var<storage, read> out_in: array<f32>;
+@group(0) @binding(6) var<storage, read> lse_in: array<f32>;
+@group(0) @binding(7) var<storage, read> dout: array<f32>;
+@group(0) @binding(8) var<storage, read_write> stats_out: array<vec2<f32>>;
+@group(0) @binding(8) var<storage, read> stats: array<vec2<f32>>;
+@group(0) @binding(9) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dv: array<f32>;
+
+var<workgroup> tq: array<f32, BQ * HD>;    // Q tile (scaled in the forward)
+var<workgroup> tdo: array<f32, BQ * HD>;   // dO tile
+var<workgroup> tk: array<f32, BK * HD>;    // K tile (forward: K, then V)
+var<workgroup> tv: array<f32, BK * HD>;    // V tile
+var<workgroup> ts: array<f32, BQ * BK>;    // scores / P, [query][key]
+var<workgroup> tds: array<f32, BQ * BK>;   // dS, [query][key]
+
+// May the query at absolute position qpos (< Tk) attend to key j?
+fn allowed(b: u32, qpos: u32, j: u32) -> bool {
+  if (j > qpos) { return false; }
+  if (p.use_seg != 0u) { return segments[b * p.Tk + j] == segments[b * p.Tk + qpos]; }
+  return true;
+}
+
+fn q_index(b: u32, i: u32, h: u32) -> u32 { return ((b * p.Tq + i) * p.n_heads + h) * HD; }
+fn kv_index(b: u32, j: u32, g: u32) -> u32 { return ((b * p.Tk + j) * p.n_kv + g) * HD; }
+fn row_index(b: u32, h: u32, i: u32) -> u32 { return (b * p.n_heads + h) * p.Tq + i; }
+
+// tile[r][d] = src row (r0 + r) of a (.., Tq, n_heads, HD) tensor, zero past Tq.
+fn load_q_tile(b: u32, h: u32, q0: u32, tid: u32, mul: f32) {
+  for (var e = tid; e < p.bq * p.hd; e += NT) {
+    let i = q0 + e / p.hd;
+    var x = 0.0;
+    if (i < p.Tq) { x = q[q_index(b, i, h) + e % p.hd] * mul; }
+    tq[e] = x;
+  }
+}
+
+fn load_do_tile(b: u32, h: u32, q0: u32, tid: u32) {
+  for (var e = tid; e < p.bq * p.hd; e += NT) {
+    let i = q0 + e / p.hd;
+    var x = 0.0;
+    if (i < p.Tq) { x = dout[q_index(b, i, h) + e % p.hd]; }
+    tdo[e] = x;
+  }
+}
+
+// tk (and tv when both) = keys [k0, k0 + BK) of kv head g, zero past Tk.
+fn load_k_tile(b: u32, g: u32, k0: u32, tid: u32) {
+  for (var e = tid; e < p.bk * p.hd; e += NT) {
+    let j = k0 + e / p.hd;
+    var x = 0.0;
+    if (j < p.Tk) { x = k[kv_index(b, j, g) + e % p.hd]; }
+    tk[e] = x;
+  }
+}
+
+fn load_v_into_tk(b: u32, g: u32, k0: u32, tid: u32) {
+  for (var e = tid; e < p.bk * p.hd; e += NT) {
+    let j = k0 + e / p.hd;
+    var x = 0.0;
+    if (j < p.Tk) { x = v[kv_index(b, j, g) + e % p.hd]; }
+    tk[e] = x;
+  }
+}
+
+fn load_v_tile(b: u32, g: u32, k0: u32, tid: u32) {
+  for (var e = tid; e < p.bk * p.hd; e += NT) {
+    let j = k0 + e / p.hd;
+    var x = 0.0;
+    if (j < p.Tk) { x = v[kv_index(b, j, g) + e % p.hd]; }
+    tv[e] = x;
+  }
+}
+
+fn dot_q_k(r: u32, c: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.hd; d++) { s += tq[r * HD + d] * tk[c * HD + d]; }
+  return s;
+}
+
+fn dot_do_v(r: u32, c: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.hd; d++) { s += tdo[r * HD + d] * tv[c * HD + d]; }
+  return s;
+}
+
+// Backward pair (query row q0 + r of head h, key k0 + c): writes P to ts and dS to tds.
+fn backward_pair(b: u32, h: u32, q0: u32, k0: u32, e: u32) {
+  let r = e / p.bk;
+  let c = e % p.bk;
+  let i = q0 + r;
+  let j = k0 + c;
+  var pij = 0.0;
+  var dsij = 0.0;
+  if (i < p.Tq && allowed(b, p.Tk - p.Tq + i, j)) {
+    let st = stats[row_index(b, h, i)];
+    pij = exp(dot_q_k(r, c) * p.scale - st.x);
+    dsij = pij * (dot_do_v(r, c) - st.y);
+  }
+  ts[e] = pij;
+  tds[e] = dsij;
+}
+
+@compute @workgroup_size(64)
+fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let b = wg.z;
+  let h = wg.y;
+  let g = h / p.group;
+  let q0 = wg.x * BQ;
+  let off = p.Tk - p.Tq;
+  let lanes = NT / BQ;
+  let r = tid / lanes;
+  let lane = tid % lanes;
+  load_q_tile(b, h, q0, tid, p.scale);
+
+  var acc: array<f32, MAXDPT>;
+  var m = MASKED;
+  var l = 0.0;
+  let k_end = off + min(q0 + BQ, p.Tq);  // keys [0, k_end) are visible to some row of the tile
+  for (var k0 = 0u; k0 < k_end; k0 += BK) {
+    workgroupBarrier();
+    load_k_tile(b, g, k0, tid);
+    workgroupBarrier();
+    for (var e = tid; e < p.bq * p.bk; e += NT) {
+      let i = q0 + e / p.bk;
+      var s = MASKED;
+      if (i < p.Tq && allowed(b, off + i, k0 + e % p.bk)) { s = dot_q_k(e / p.bk, e % p.bk); }
+      ts[e] = s;
+    }
+    workgroupBarrier();
+    load_v_into_tk(b, g, k0, tid);
+    workgroupBarrier();
+    // Online softmax: rescale the running sum and accumulator to the new row max.
+    var mt = m;
+    for (var c = 0u; c < p.bk; c++) { mt = max(mt, ts[r * BK + c]); }
+    let corr = exp(m - mt);
+    l *= corr;
+    for (var t = 0u; t < DPT; t++) { acc[t] *= corr; }
+    for (var c = 0u; c < p.bk; c++) {
+      let s = ts[r * BK + c];
+      if (s > 0.5 * MASKED) {
+        let pj = exp(s - mt);
+        l += pj;
+        for (var t = 0u; t < DPT; t++) {
+          let d = lane + t * lanes;
+          if (d < HD) { acc[t] += pj * tk[c * HD + d]; }
+        }
+      }
+    }
+    m = mt;
+  }
+  let i = q0 + r;
+  if (i < p.Tq) {
+    let base = q_index(b, i, h);
+    for (var t = 0u; t < DPT; t++) {
+      let d = lane + t * lanes;
+      if (d < HD) { out[base + d] = acc[t] / l; }
+    }
+    if (lane == 0u) { lse[row_index(b, h, i)] = m + log(l); }
+  }
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_delta(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let n = (wg.y * p.row_stride + wg.x) * NT + tid;  // flat row of (B, Tq, n_heads)
+  if (n >= p.rows) { return; }
+  var s = 0.0;
+  for (var d = 0u; d < p.hd; d++) { s += dout[n * HD + d] * out_in[n * HD + d]; }
+  let h = n % p.n_heads;
+  let bi = n / p.n_heads;
+  let at = row_index(bi / p.Tq, h, bi % p.Tq);
+  stats_out[at] = vec2<f32>(lse_in[at], s);
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let b = wg.z;
+  let g = wg.y;
+  let k0 = wg.x * BK;
+  let off = p.Tk - p.Tq;
+  let lanes = NT / BK;
+  let c = tid / lanes;
+  let lane = tid % lanes;
+  load_k_tile(b, g, k0, tid);
+  load_v_tile(b, g, k0, tid);
+
+  var dk_acc: array<f32, MAXDPT>;
+  var dv_acc: array<f32, MAXDPT>;
+  // Query row i sees key k0 only when off + i >= k0.
+  let i_start = select(0u, k0 - off, k0 > off);
+  for (var hh = 0u; hh < p.group; hh++) {
+    let h = g * p.group + hh;
+    for (var q0 = i_start; q0 < p.Tq; q0 += BQ) {
+      workgroupBarrier();
+      load_q_tile(b, h, q0, tid, 1.0);
+      load_do_tile(b, h, q0, tid);
+      workgroupBarrier();
+      for (var e = tid; e < p.bq * p.bk; e += NT) { backward_pair(b, h, q0, k0, e); }
+      workgroupBarrier();
+      for (var r = 0u; r < p.bq; r++) {
+        let pj = ts[r * BK + c];
+        let dsj = tds[r * BK + c];
+        for (var t = 0u; t < DPT; t++) {
+          let d = lane + t * lanes;
+          if (d < HD) {
+            dv_acc[t] += pj * tdo[r * HD + d];
+            dk_acc[t] += dsj * tq[r * HD + d];
+          }
+        }
+      }
+    }
+  }
+  let j = k0 + c;
+  if (j < p.Tk) {
+    let base = kv_index(b, j, g);
+    for (var t = 0u; t < DPT; t++) {
+      let d = lane + t * lanes;
+      if (d < HD) {
+        dk[base + d] = p.scale * dk_acc[t];
+        dv[base + d] = dv_acc[t];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let b = wg.z;
+  let h = wg.y;
+  let g = h / p.group;
+  let q0 = wg.x * BQ;
+  let off = p.Tk - p.Tq;
+  let lanes = NT / BQ;
+  let r = tid / lanes;
+  let lane = tid % lanes;
+  load_q_tile(b, h, q0, tid, 1.0);
+  load_do_tile(b, h, q0, tid);
+
+  var dq_acc: array<f32, MAXDPT>;
+  let k_end = off + min(q0 + BQ, p.Tq);
+  for (var k0 = 0u; k0 < k_end; k0 += BK) {
+    workgroupBarrier();
+    load_k_tile(b, g, k0, tid);
+    load_v_tile(b, g, k0, tid);
+    workgroupBarrier();
+    for (var e = tid; e < p.bq * p.bk; e += NT) { backward_pair(b, h, q0, k0, e); }
+    workgroupBarrier();
+    for (var c = 0u; c < p.bk; c++) {
+      let dsj = tds[r * BK + c];
+      for (var t = 0u; t < DPT; t++) {
+        let d = lane + t * lanes;
+        if (d < HD) { dq_acc[t] += dsj * tk[c * HD + d]; }
+      }
+    }
+  }
+  let i = q0 + r;
+  if (i < p.Tq) {
+    let base = q_index(b, i, h);
+    for (var t = 0u; t < DPT; t++) {
+      let d = lane + t * lanes;
+      if (d < HD) { dq[base + d] = p.scale * dq_acc[t]; }
+    }
+  }
+}
