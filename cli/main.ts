@@ -1,6 +1,9 @@
 // The `whetstone` command: thin subcommands over the engine.
 import { Command } from 'commander';
 import { registerDeviceCommand } from './commands/device.ts';
+import { registerEvalCommand } from './commands/eval.ts';
+import { registerGenerateCommand } from './commands/generate.ts';
+import { registerTrainCommand } from './commands/train.ts';
 import { runCli } from './run.ts';
 
 const program = new Command('whetstone')
@@ -8,5 +11,8 @@ const program = new Command('whetstone')
   .version('0.1.0');
 
 registerDeviceCommand(program);
+registerTrainCommand(program);
+registerEvalCommand(program);
+registerGenerateCommand(program);
 
 await runCli(program, process.argv);

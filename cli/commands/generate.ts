@@ -1,0 +1,74 @@
+// `whetstone generate`: text from a model (optionally with a PEFT adapter), streamed to stdout.
+import type { Command } from 'commander';
+import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
+import { generate } from '../../engine/model/generate.ts';
+import { loadAdapter, loadModel } from '../../engine/model/loadModel.ts';
+import { RecipeError } from '../../engine/train/recipe.ts';
+import { openGpu } from '../gpu.ts';
+import { openModelFiles } from '../modelSource.ts';
+import { num } from '../parse.ts';
+
+interface GenerateFlags {
+  model: string;
+  adapter?: string;
+  prompt: string;
+  raw?: boolean;
+  max_new_tokens: number;
+  temperature: number;
+  top_p: number;
+  top_k: number;
+  seed: number;
+  json?: boolean;
+  revision?: string;
+  token?: string;
+}
+
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('Generate text from a model (and optionally a PEFT adapter)')
+    .requiredOption('--model <dir|hub_id>', 'model folder or Hugging Face id')
+    .option('--adapter <dir>', 'PEFT adapter folder (adapter_config.json + adapter_model.safetensors)')
+    .requiredOption('--prompt <text>', 'the user message (or raw text with --raw)')
+    .option('--raw', 'tokenize the prompt as is, without the chat template')
+    .option('--max_new_tokens <n>', 'tokens to generate at most', num('max_new_tokens', { integer: true, min: 1 }), 64)
+    .option('--temperature <t>', '0 = greedy', num('temperature', { min: 0 }), 0)
+    .option('--top_p <p>', 'nucleus sampling mass', num('top_p', { min: 0, max: 1 }), 1)
+    .option('--top_k <k>', 'sample among the k most likely tokens (0 = off)', num('top_k', { integer: true, min: 0 }), 0)
+    .option('--seed <s>', 'sampling seed', num('seed', { integer: true }), 0)
+    .option('--revision <rev>', 'hub revision', 'main')
+    .option('--token <token>', 'hub access token for gated models (or set HF_TOKEN)')
+    .option('--json', 'print {"ids": [...], "text": "..."} as the last line')
+    .action(async (flags: GenerateFlags) => {
+      const ctx = await openGpu(flags.json);
+      const { model, tokenizer } = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
+      const adapter = flags.adapter ? await loadAdapter(ctx, model.spec, await openNodeFolder(flags.adapter)) : null;
+      let promptIds: number[];
+      if (flags.raw) promptIds = tokenizer.encode(flags.prompt, { addSpecialTokens: true });
+      else {
+        if (!tokenizer.hasChatTemplate) throw new RecipeError('this model has no chat template; pass --raw to use the prompt as plain text');
+        promptIds = tokenizer.encode(tokenizer.renderChat([{ role: 'user', content: flags.prompt }], { addGenerationPrompt: true }), { addSpecialTokens: false });
+      }
+      const ids: number[] = [];
+      let printed = '';
+      const ids2 = await generate(model, promptIds, {
+        temperature: flags.temperature,
+        topP: flags.top_p,
+        topK: flags.top_k,
+        seed: flags.seed,
+        maxNewTokens: flags.max_new_tokens,
+        eosTokenIds: tokenizer.stopTokenIds,
+        lora: adapter,
+        onToken: (id) => {
+          ids.push(id);
+          if (flags.json) return;
+          const text = tokenizer.decode(ids, { skipSpecialTokens: true });
+          process.stdout.write(text.slice(printed.length));
+          printed = text;
+        },
+      });
+      const text = tokenizer.decode(ids2, { skipSpecialTokens: true });
+      if (flags.json) console.log(JSON.stringify({ ids: ids2, text }));
+      else process.stdout.write('\n');
+    });
+}
