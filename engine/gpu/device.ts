@@ -84,7 +84,9 @@ export async function acquireDevice(gpu: GPU | undefined | null, options: Acquir
     throw new WebGpuUnavailable(`the adapter refused a device (${(e as Error).message})`, 'Close other GPU-heavy tabs or apps and try again.');
   }
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const name = [info.description, info.vendor && `(${info.vendor})`].filter(Boolean).join(' ') || info.architecture || 'unknown adapter';
+  // Chrome leaves `description` empty for privacy; fall back to "architecture (vendor)".
+  const label = info.description || info.architecture || info.device || '';
+  const name = [label, info.vendor && `(${info.vendor})`].filter(Boolean).join(' ') || 'unknown adapter';
   const caps: GpuCaps = {
     adapterName: name,
     vendor: info.vendor ?? '',
