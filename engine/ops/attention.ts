@@ -19,8 +19,8 @@ import { flatGrid } from './grid.ts';
 const SOURCE: KernelSource = { name: 'attention', code };
 const THREADS = 64;
 const MAX_HEAD_DIM = 256;
-/** Register accumulator capacity per thread in the kernel (MAXDPT). */
-const MAX_DIMS_PER_THREAD = 32;
+/** Register accumulator capacity per thread in the kernel, in vec4s (MAXDPT4). */
+const MAX_VEC4_PER_THREAD = 8;
 
 export interface AttentionShape {
   B: number; // batch
@@ -82,24 +82,27 @@ function pow2AtMost(n: number): number {
 const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, Math.floor(x)));
 
 /**
- * Tile sizes per kernel for a head dim and a workgroup-memory budget of `words` f32s.
- *   forward: BQ owned rows, BK streamed keys; memory (BQ + BK) * HD + BQ * BK.
- *   dkdv:    BK owned keys, BQ streamed rows; memory 2 * (BQ + BK) * HD + 2 * BQ * BK.
+ * Tile sizes per kernel for a head dim and a workgroup-memory budget of `words` f32s, with tile
+ * rows padded to W = 4 * ceil(headDim / 4) (whole vec4s):
+ *   forward: BQ owned rows, BK streamed keys; memory (BQ + BK) * W + BQ * BK.
+ *   dkdv:    BK owned keys, BQ streamed rows; memory 2 * (BQ + BK) * W + 2 * BQ * BK.
  *   dq:      BQ owned rows, BK streamed keys; same memory as dkdv.
- * The owned side is a power of two dividing 64 threads with <= 32 head dims per thread.
+ * The owned side is a power of two dividing 64 threads with <= 8 vec4s of head dims per thread.
  */
 export function attentionTiles(headDim: number, words: number): { forward: AttentionTiles; dkdv: AttentionTiles; dq: AttentionTiles } {
-  const maxOwned = (THREADS * MAX_DIMS_PER_THREAD) / Math.max(headDim, 1);
-  const fwdQ = pow2AtMost(Math.min(16, maxOwned, words / (2 * headDim)));
-  const forward = { BQ: fwdQ, BK: clamp((words - fwdQ * headDim) / (headDim + fwdQ), 1, 32) };
-  const owned = pow2AtMost(Math.min(16, maxOwned, words / (4 * headDim)));
-  const streamed = clamp((words - 2 * owned * headDim) / (2 * headDim + 2 * owned), 1, 32);
+  const hd4 = Math.ceil(headDim / 4);
+  const w = 4 * hd4;
+  const maxOwned = (THREADS * MAX_VEC4_PER_THREAD) / hd4;
+  const fwdQ = pow2AtMost(Math.min(16, maxOwned, words / (2 * w)));
+  const forward = { BQ: fwdQ, BK: clamp((words - fwdQ * w) / (w + fwdQ), 1, 32) };
+  const owned = pow2AtMost(Math.min(16, maxOwned, words / (4 * w)));
+  const streamed = clamp((words - 2 * owned * w) / (2 * w + 2 * owned), 1, 32);
   return { forward, dkdv: { BK: owned, BQ: streamed }, dq: { BQ: owned, BK: streamed } };
 }
 
 function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number): PipelineSpec {
   const lanes = THREADS / ownedRows;
-  return { source: SOURCE, entryPoint, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT: Math.ceil(headDim / lanes) } };
+  return { source: SOURCE, entryPoint, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) } };
 }
 
 /** The kernel's Params; tiles repeat the overrides as runtime loop bounds (see attention.wgsl). */
@@ -107,7 +110,7 @@ function params(s: AttentionShape, tiles: AttentionTiles, useSegments: boolean, 
   return new Params()
     .u32(s.Tq, s.Tk, s.nHeads, s.nKvHeads, s.nHeads / s.nKvHeads)
     .f32(s.scale)
-    .u32(rowStride, s.B * s.Tq * s.nHeads, s.headDim, tiles.BQ, tiles.BK, useSegments ? 1 : 0);
+    .u32(rowStride, s.B * s.Tq * s.nHeads, s.headDim, Math.ceil(s.headDim / 4), tiles.BQ, tiles.BK, useSegments ? 1 : 0);
 }
 
 // Bound at the segments slot when there are none (the kernel never reads it then).

@@ -18,7 +18,8 @@
 //                               of every query head of the group; one thread group per key row.
 //   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles.
 // Thread layout for the row-owning side: lanes = 64 / rows threads per owned row, lane t holds
-// head dims t, t + lanes, ... (DPT of them) of the row's accumulator in registers.
+// vec4 chunks t, t + lanes, ... (DPT4 of them) of the row's accumulator in registers.
+// Workgroup tiles hold rows of HD4 = ceil(HD / 4) vec4s, zero padded past HD.
 
 struct Params {
   Tq: u32,
@@ -32,6 +33,7 @@ struct Params {
   // Loop bounds equal to the overrides HD, BQ, BK: read from the uniform so shader compilers
   // do not fully unroll them (SwiftShader took ~40 s to compile the unrolled hd-64 backward).
   hd: u32,
+  hd4: u32,         // ceil(hd / 4)
   bq: u32,
   bk: u32,
   use_seg: u32,     // 1: mask keys whose segment id differs from the query position's
@@ -40,10 +42,11 @@ struct Params {
 override HD: u32 = 64u;        // head dim
 override BQ: u32 = 16u;        // query rows per tile
 override BK: u32 = 16u;        // key rows per tile
-override DPT: u32 = 16u;       // head dims per thread of the row-owning side: ceil(HD / lanes)
+override DPT4: u32 = 4u;       // vec4 chunks per thread of the row-owning side: ceil(HD4 / lanes)
+override HD4: u32 = (HD + 3u) / 4u;
 
 const NT: u32 = 64u;           // threads per workgroup
-const MAXDPT: u32 = 32u;       // register accumulator capacity (HD <= 256 with >= 8 lanes)
+const MAXDPT4: u32 = 8u;       // register accumulator capacity in vec4s (HD <= 256 with >= 8 lanes)
 const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores never come close
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -64,10 +67,10 @@ const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores nev
 @group(0) @binding(9) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> tq: array<f32, BQ * HD>;    // Q tile (scaled in the forward)
-var<workgroup> tdo: array<f32, BQ * HD>;   // dO tile
-var<workgroup> tk: array<f32, BK * HD>;    // K tile (forward: K, then V)
-var<workgroup> tv: array<f32, BK * HD>;    // V tile
+var<workgroup> tq: array<vec4<f32>, BQ * HD4>;    // Q tile (scaled in the forward)
+var<workgroup> tdo: array<vec4<f32>, BQ * HD4>;   // dO tile
+var<workgroup> tk: array<vec4<f32>, BK * HD4>;    // K tile (forward: K, then V)
+var<workgroup> tv: array<vec4<f32>, BK * HD4>;    // V tile
 var<workgroup> ts: array<f32, BQ * BK>;    // scores / P, [query][key]
 var<workgroup> tds: array<f32, BQ * BK>;   // dS, [query][key]
 
@@ -82,62 +85,91 @@ fn q_index(b: u32, i: u32, h: u32) -> u32 { return ((b * p.Tq + i) * p.n_heads +
 fn kv_index(b: u32, j: u32, g: u32) -> u32 { return ((b * p.Tk + j) * p.n_kv + g) * HD; }
 fn row_index(b: u32, h: u32, i: u32) -> u32 { return (b * p.n_heads + h) * p.Tq + i; }
 
-// tile[r][d] = src row (r0 + r) of a (.., Tq, n_heads, HD) tensor, zero past Tq.
+// Tiles: row r of the tile = row (q0 + r) or (k0 + r) of the tensor as vec4s; zero past the end.
 fn load_q_tile(b: u32, h: u32, q0: u32, tid: u32, mul: f32) {
-  for (var e = tid; e < p.bq * p.hd; e += NT) {
-    let i = q0 + e / p.hd;
-    var x = 0.0;
-    if (i < p.Tq) { x = q[q_index(b, i, h) + e % p.hd] * mul; }
-    tq[e] = x;
+  for (var e = tid; e < p.bq * p.hd4; e += NT) {
+    let i = q0 + e / p.hd4;
+    var x = vec4<f32>(0.0);
+    if (i < p.Tq) {
+      let base = q_index(b, i, h);
+      let d0 = (e % p.hd4) * 4u;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < p.hd) { x[c] = q[base + d0 + c]; }
+      }
+    }
+    tq[e] = x * mul;
   }
 }
 
 fn load_do_tile(b: u32, h: u32, q0: u32, tid: u32) {
-  for (var e = tid; e < p.bq * p.hd; e += NT) {
-    let i = q0 + e / p.hd;
-    var x = 0.0;
-    if (i < p.Tq) { x = dout[q_index(b, i, h) + e % p.hd]; }
+  for (var e = tid; e < p.bq * p.hd4; e += NT) {
+    let i = q0 + e / p.hd4;
+    var x = vec4<f32>(0.0);
+    if (i < p.Tq) {
+      let base = q_index(b, i, h);
+      let d0 = (e % p.hd4) * 4u;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < p.hd) { x[c] = dout[base + d0 + c]; }
+      }
+    }
     tdo[e] = x;
   }
 }
 
-// tk (and tv when both) = keys [k0, k0 + BK) of kv head g, zero past Tk.
 fn load_k_tile(b: u32, g: u32, k0: u32, tid: u32) {
-  for (var e = tid; e < p.bk * p.hd; e += NT) {
-    let j = k0 + e / p.hd;
-    var x = 0.0;
-    if (j < p.Tk) { x = k[kv_index(b, j, g) + e % p.hd]; }
+  for (var e = tid; e < p.bk * p.hd4; e += NT) {
+    let j = k0 + e / p.hd4;
+    var x = vec4<f32>(0.0);
+    if (j < p.Tk) {
+      let base = kv_index(b, j, g);
+      let d0 = (e % p.hd4) * 4u;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < p.hd) { x[c] = k[base + d0 + c]; }
+      }
+    }
     tk[e] = x;
   }
 }
 
 fn load_v_into_tk(b: u32, g: u32, k0: u32, tid: u32) {
-  for (var e = tid; e < p.bk * p.hd; e += NT) {
-    let j = k0 + e / p.hd;
-    var x = 0.0;
-    if (j < p.Tk) { x = v[kv_index(b, j, g) + e % p.hd]; }
+  for (var e = tid; e < p.bk * p.hd4; e += NT) {
+    let j = k0 + e / p.hd4;
+    var x = vec4<f32>(0.0);
+    if (j < p.Tk) {
+      let base = kv_index(b, j, g);
+      let d0 = (e % p.hd4) * 4u;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < p.hd) { x[c] = v[base + d0 + c]; }
+      }
+    }
     tk[e] = x;
   }
 }
 
 fn load_v_tile(b: u32, g: u32, k0: u32, tid: u32) {
-  for (var e = tid; e < p.bk * p.hd; e += NT) {
-    let j = k0 + e / p.hd;
-    var x = 0.0;
-    if (j < p.Tk) { x = v[kv_index(b, j, g) + e % p.hd]; }
+  for (var e = tid; e < p.bk * p.hd4; e += NT) {
+    let j = k0 + e / p.hd4;
+    var x = vec4<f32>(0.0);
+    if (j < p.Tk) {
+      let base = kv_index(b, j, g);
+      let d0 = (e % p.hd4) * 4u;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < p.hd) { x[c] = v[base + d0 + c]; }
+      }
+    }
     tv[e] = x;
   }
 }
 
 fn dot_q_k(r: u32, c: u32) -> f32 {
   var s = 0.0;
-  for (var d = 0u; d < p.hd; d++) { s += tq[r * HD + d] * tk[c * HD + d]; }
+  for (var d = 0u; d < p.hd4; d++) { s += dot(tq[r * HD4 + d], tk[c * HD4 + d]); }
   return s;
 }
 
 fn dot_do_v(r: u32, c: u32) -> f32 {
   var s = 0.0;
-  for (var d = 0u; d < p.hd; d++) { s += tdo[r * HD + d] * tv[c * HD + d]; }
+  for (var d = 0u; d < p.hd4; d++) { s += dot(tdo[r * HD4 + d], tv[c * HD4 + d]); }
   return s;
 }
 
@@ -170,7 +202,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let lane = tid % lanes;
   load_q_tile(b, h, q0, tid, p.scale);
 
-  var acc: array<f32, MAXDPT>;
+  var acc: array<vec4<f32>, MAXDPT4>;
   var m = MASKED;
   var l = 0.0;
   let k_end = off + min(q0 + BQ, p.Tq);  // keys [0, k_end) are visible to some row of the tile
@@ -192,15 +224,15 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     for (var c = 0u; c < p.bk; c++) { mt = max(mt, ts[r * BK + c]); }
     let corr = exp(m - mt);
     l *= corr;
-    for (var t = 0u; t < DPT; t++) { acc[t] *= corr; }
+    for (var t = 0u; t < DPT4; t++) { acc[t] *= corr; }
     for (var c = 0u; c < p.bk; c++) {
       let s = ts[r * BK + c];
       if (s > 0.5 * MASKED) {
         let pj = exp(s - mt);
         l += pj;
-        for (var t = 0u; t < DPT; t++) {
+        for (var t = 0u; t < DPT4; t++) {
           let d = lane + t * lanes;
-          if (d < HD) { acc[t] += pj * tk[c * HD + d]; }
+          if (d < HD4) { acc[t] += pj * tk[c * HD4 + d]; }
         }
       }
     }
@@ -209,9 +241,12 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let i = q0 + r;
   if (i < p.Tq) {
     let base = q_index(b, i, h);
-    for (var t = 0u; t < DPT; t++) {
+    for (var t = 0u; t < DPT4; t++) {
       let d = lane + t * lanes;
-      if (d < HD) { out[base + d] = acc[t] / l; }
+      if (d < HD4) {
+        let o = acc[t] / l;
+        for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { out[base + 4u * d + c] = o[c]; } }
+      }
     }
     if (lane == 0u) { lse[row_index(b, h, i)] = m + log(l); }
   }
@@ -241,8 +276,8 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   load_k_tile(b, g, k0, tid);
   load_v_tile(b, g, k0, tid);
 
-  var dk_acc: array<f32, MAXDPT>;
-  var dv_acc: array<f32, MAXDPT>;
+  var dk_acc: array<vec4<f32>, MAXDPT4>;
+  var dv_acc: array<vec4<f32>, MAXDPT4>;
   // Query row i sees key k0 only when off + i >= k0.
   let i_start = select(0u, k0 - off, k0 > off);
   for (var hh = 0u; hh < p.group; hh++) {
@@ -257,11 +292,11 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
       for (var r = 0u; r < p.bq; r++) {
         let pj = ts[r * BK + c];
         let dsj = tds[r * BK + c];
-        for (var t = 0u; t < DPT; t++) {
+        for (var t = 0u; t < DPT4; t++) {
           let d = lane + t * lanes;
-          if (d < HD) {
-            dv_acc[t] += pj * tdo[r * HD + d];
-            dk_acc[t] += dsj * tq[r * HD + d];
+          if (d < HD4) {
+            dv_acc[t] += pj * tdo[r * HD4 + d];
+            dk_acc[t] += dsj * tq[r * HD4 + d];
           }
         }
       }
@@ -270,11 +305,15 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let j = k0 + c;
   if (j < p.Tk) {
     let base = kv_index(b, j, g);
-    for (var t = 0u; t < DPT; t++) {
+    for (var t = 0u; t < DPT4; t++) {
       let d = lane + t * lanes;
-      if (d < HD) {
-        dk[base + d] = p.scale * dk_acc[t];
-        dv[base + d] = dv_acc[t];
+      if (d < HD4) {
+        for (var e = 0u; e < 4u; e++) {
+          if (4u * d + e < HD) {
+            dk[base + 4u * d + e] = p.scale * dk_acc[t][e];
+            dv[base + 4u * d + e] = dv_acc[t][e];
+          }
+        }
       }
     }
   }
@@ -293,7 +332,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
   load_q_tile(b, h, q0, tid, 1.0);
   load_do_tile(b, h, q0, tid);
 
-  var dq_acc: array<f32, MAXDPT>;
+  var dq_acc: array<vec4<f32>, MAXDPT4>;
   let k_end = off + min(q0 + BQ, p.Tq);
   for (var k0 = 0u; k0 < k_end; k0 += BK) {
     workgroupBarrier();
@@ -304,18 +343,20 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
     workgroupBarrier();
     for (var c = 0u; c < p.bk; c++) {
       let dsj = tds[r * BK + c];
-      for (var t = 0u; t < DPT; t++) {
+      for (var t = 0u; t < DPT4; t++) {
         let d = lane + t * lanes;
-        if (d < HD) { dq_acc[t] += dsj * tk[c * HD + d]; }
+        if (d < HD4) { dq_acc[t] += dsj * tk[c * HD4 + d]; }
       }
     }
   }
   let i = q0 + r;
   if (i < p.Tq) {
     let base = q_index(b, i, h);
-    for (var t = 0u; t < DPT; t++) {
+    for (var t = 0u; t < DPT4; t++) {
       let d = lane + t * lanes;
-      if (d < HD) { dq[base + d] = p.scale * dq_acc[t]; }
+      if (d < HD4) {
+        for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { dq[base + 4u * d + c] = p.scale * dq_acc[t][c]; } }
+      }
     }
   }
 }
