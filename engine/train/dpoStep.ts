@@ -62,7 +62,7 @@ export function recordDpoMicroStep(
     model.backward(batch, dLoss);
     ctx.pool.release(dLoss);
   }
-  for (const b of [policy, pair, dPolicy, reference]) ctx.pool.release(b);
+  ctx.pool.release(dPolicy); // policy, pair and reference now belong to the report
   return result;
 }
 

@@ -8,7 +8,10 @@ export class StepReport {
 
   constructor(private readonly ctx: GpuContext) {}
 
-  /** Schedules a copy of `floats` values of src (from float offset srcOffset); returns where they land. */
+  /**
+   * Schedules a copy of `floats` values of src (from float offset srcOffset); returns where they
+   * land. The report takes ownership of src (a pooled buffer) and releases it in record().
+   */
   add(src: GPUBuffer, floats: number, srcOffset = 0): number {
     const at = this.floats;
     this.entries.push({ src, srcOffset, floats, at });
@@ -26,5 +29,8 @@ export class StepReport {
    */
   record(dst: GPUBuffer): void {
     for (const e of this.entries) this.ctx.copy(e.src, e.srcOffset * 4, dst, e.at * 4, e.floats * 4);
+    // The sources are pooled temporaries the report owns: they go back to the pool only now, after
+    // their copy is recorded, so no later micro-batch can overwrite them first.
+    for (const src of new Set(this.entries.map((e) => e.src))) this.ctx.pool.release(src);
   }
 }

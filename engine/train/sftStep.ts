@@ -34,8 +34,7 @@ export function recordSftMicroStep(
     model.backward(batch, dLoss);
     ctx.pool.release(dLoss);
   }
-  // Released buffers are only reused by later recorded work, which runs after the report copy.
-  ctx.pool.release(meanCount);
+  // meanCount now belongs to the report, which releases it after copying it.
   return { reportAt, tokens: batch.countedTokens };
 }
 
