@@ -148,6 +148,38 @@ describe('attention on a real adapter', () => {
     checkAgainstRef(await runGpu(ctx, s, x, segments), s, x, segments, 'segments decode');
   });
 
+  it('takes buffer slices (Binding with a 256-byte-aligned offset) for every tensor', async () => {
+    const ctx = await testContext();
+    const s = shape(1, 7, 9, 3, 1, 20);
+    const x = inputs(s, 31);
+    const rows = s.Tq * s.nHeads * s.headDim;
+    const kvn = s.Tk * s.nKvHeads * s.headDim;
+    // Each tensor lives at byte offset 256 of a bigger buffer whose other bytes are garbage.
+    const slice = (data: Float32Array | null, n: number): { buffer: GPUBuffer; offset: number; size: number } => {
+      const host = new Float32Array(64 + n + 64).fill(123.5);
+      if (data) host.set(data, 64);
+      return { buffer: upload(ctx.device, host), offset: 256, size: n * 4 };
+    };
+    const t = {
+      q: slice(toF32(x.q), rows),
+      k: slice(toF32(x.k), kvn),
+      v: slice(toF32(x.v), kvn),
+      dOut: slice(toF32(x.dOut), rows),
+      out: slice(null, rows),
+      lse: slice(null, s.nHeads * s.Tq),
+      dq: slice(null, rows),
+      dk: slice(null, kvn),
+      dv: slice(null, kvn),
+    };
+    attentionForward(ctx, { ...s, ...t });
+    attentionBackward(ctx, { ...s, ...t });
+    const read = async (b: { buffer: GPUBuffer; size: number }): Promise<Float32Array> => ctx.readF32(b.buffer, b.size / 4, 64);
+    const got = { out: await read(t.out), lse: await read(t.lse), dq: await read(t.dq), dk: await read(t.dk), dv: await read(t.dv) };
+    checkAgainstRef(got, s, x, null, 'slices');
+    expect((await ctx.readF32(t.out.buffer, 64))[63]).toBe(123.5); // bytes before the slice untouched
+    for (const b of Object.values(t)) b.buffer.destroy();
+  });
+
   it('the backward is deterministic (bitwise equal on a rerun)', async () => {
     const ctx = await testContext();
     const s = shape(1, 33, 33, 3, 1, 20);
