@@ -55,10 +55,20 @@ async function check(c: Case, seed: number, tol = { atol: 2e-5, rtol: 2e-5 }): P
 
 describe('matmul on a real adapter', () => {
   const flags: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
-  // Odd shapes exercise every edge of the 64-wide tiles and the 16-deep K blocks (scalar loads).
-  for (const [M, N, K] of [[1, 1, 1], [7, 5, 13], [65, 17, 33], [3, 70, 40]]) {
-    it(`odd shape M=${M} N=${N} K=${K}, all transposes`, async () => {
-      for (const [transA, transB] of flags) await check({ M, N, K, transA, transB }, M + N + K);
+  // Odd shapes exercise every edge of the 64-wide tiles, the 32-deep K blocks and each tile height
+  // (4, 8, 16, 32, 64 rows) with scalar loads. Every transpose pair on two shapes, one on the others
+  // (each variant is a pipeline to compile, which is most of this file's time on a CPU adapter).
+  const cases: [number, number, number, [boolean, boolean][]][] = [
+    [1, 1, 1, [[false, false]]],
+    [7, 5, 13, flags],
+    [65, 17, 33, flags],
+    [3, 70, 40, [[false, true]]],
+    [13, 9, 70, [[true, false]]],
+    [27, 66, 31, [[true, true]]],
+  ];
+  for (const [M, N, K, pairs] of cases) {
+    it(`odd shape M=${M} N=${N} K=${K}, transposes ${JSON.stringify(pairs)}`, async () => {
+      for (const [transA, transB] of pairs) await check({ M, N, K, transA, transB }, M + N + K);
     });
   }
 
@@ -67,6 +77,7 @@ describe('matmul on a real adapter', () => {
       expect(await check({ M: 36, N: 68, K: 20, transA, transB }, 5)).toBe('matmul_forward_vec4');
       expect(await check({ M: 100, N: 12, K: 52, transA, transB }, 6)).toBe('matmul_forward_vec4');
     }
+    expect(await check({ M: 12, N: 72, K: 36, transB: true }, 7)).toBe('matmul_forward_vec4');
   });
 
   it('batched, with stride-0 broadcast of either operand and a padded output stride', async () => {

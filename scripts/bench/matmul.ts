@@ -1,7 +1,8 @@
 // Benchmark section "matmul": our matmul against tfjs-backend-webgpu's on the same device, at the
 // shapes of a SmolLM2 / Qwen2.5 training step (tokens M x in K x out N, nn.Linear layout y = x W^T):
 //   512x576x1536 (gate/up), 512x1536x576 (down), 512x576x49152 (LM head), 512x896x4864 (Qwen MLP).
-// On a CPU adapter M is scaled down (the result says which M) so a run takes a minute or two.
+// On a CPU adapter M is scaled down to 64 (16 with --quick; the result says which M) so a run takes
+// a minute or two; --m sets it.
 import { upload } from '../../engine/gpu/buffers.ts';
 import { matmul, matmulPlan, type MatmulArgs } from '../../engine/ops/matmul.ts';
 import { toF16Bits } from '../../engine/ops/matmul.ref.ts';
@@ -41,6 +42,8 @@ interface ShapeResult {
   ours_f16_gflops?: number;
   f16_speed_ratio?: number;
   max_abs_diff: number;
+  /** Largest |value| of the product, to read max_abs_diff against. */
+  max_abs_value: number;
   peer_agrees: boolean;
   kernel: string;
 }
@@ -48,7 +51,7 @@ interface ShapeResult {
 export async function benchMatmul(env: BenchEnv): Promise<Record<string, unknown>> {
   const { ctx, acquired, options } = env;
   const cpu = ctx.caps.isCpu;
-  const M = options.m ?? (cpu ? (options.quick ? 16 : 32) : 512);
+  const M = options.m ?? (cpu ? (options.quick ? 16 : 64) : 512);
   const repeats = options.repeats ?? (cpu ? (options.quick ? 2 : 3) : options.quick ? 5 : 15);
   const withF16 = ctx.caps.f16 && (options.f16 ?? !cpu);
   const timestamps = ctx.caps.timestampQuery;
@@ -129,8 +132,9 @@ export async function benchMatmul(env: BenchEnv): Promise<Record<string, unknown
       peer_gflops: gflops(peerMed),
       speed_ratio: peerMed / oursMed,
       max_abs_diff: maxDiff,
+      max_abs_value: maxAbs,
       peer_agrees: maxDiff <= 1e-4 * Math.max(1, maxAbs),
-      kernel: `${plan.spec.entryPoint} RM=${plan.spec.constants?.RM}`,
+      kernel: `${plan.spec.entryPoint} ${JSON.stringify(plan.spec.constants)}`,
     };
     if (f16Args) {
       const f16Med = median(f16Ms);

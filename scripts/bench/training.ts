@@ -1,0 +1,73 @@
+// Training section: SFT and DPO optimizer steps (AdamW, LoRA r=8 on all linear layers) on the
+// SmolLM2-135M-shaped random model through the real Trainer: tokens/s, GPU submits and readbacks
+// per optimizer step (the design aims at one readback per step), and peak GPU bytes.
+import { trackDeviceMemory } from '../../engine/gpu/memoryTracker.ts';
+import { resolveRecipe } from '../../engine/train/recipe.ts';
+import type { RunStore } from '../../engine/train/runStore.ts';
+import { Trainer } from '../../engine/train/trainer.ts';
+import type { TrainingExamples } from '../../engine/train/examples.ts';
+import type { BenchSection } from './env.ts';
+import { benchModel, destroyBenchModel, randomTokens } from './modelShapes.ts';
+import { median } from './timing.ts';
+
+const nullStore: RunStore = { saveCheckpoint: async () => {}, saveFinal: async () => {}, appendMetrics: async () => {} };
+
+export const benchTraining: BenchSection = async (env) => {
+  const { ctx, options, log } = env;
+  const tracker = trackDeviceMemory(ctx.device);
+  const out: Record<string, unknown> = {};
+  for (const method of ['sft', 'dpo'] as const) {
+    const baseline = tracker.liveBytes;
+    tracker.resetPeak();
+    const m = benchModel(env);
+    const prompt = Math.floor(m.seq / 2);
+    const row = (seed: number) => {
+      const ids = randomTokens(m.seq, m.spec.vocabSize, seed);
+      return { ids, trainMask: ids.map((_, i) => (method === 'sft' || i >= prompt ? 1 : 0)) };
+    };
+    const rows = 4;
+    const train: TrainingExamples =
+      method === 'sft'
+        ? { method, rows: Array.from({ length: rows }, (_, i) => row(i + 1)) }
+        : { method, rows: Array.from({ length: rows }, (_, i) => ({ chosen: row(2 * i + 1), rejected: row(2 * i + 2) })) };
+    const steps = (options.repeats ?? (ctx.caps.isCpu ? 2 : 5)) + 1;
+    const recipe = resolveRecipe({ method, max_steps: steps, per_device_train_batch_size: 1, lora_dropout: 0, save_steps: 10_000, logging_steps: 1 });
+    const marks: { t: number; submits: number; readbacks: number; dispatches: number }[] = [];
+    const mark = () => marks.push({ t: performance.now(), ...ctx.counters });
+    const trainer = new Trainer({
+      ctx,
+      model: m.model,
+      adapter: m.adapter,
+      recipe,
+      train,
+      padId: 0,
+      store: nullStore,
+      baseModel: 'random SmolLM2-135M shape',
+      callbacks: { beforeStep: () => (mark(), 'continue') },
+    });
+    await trainer.run();
+    // marks[i] is taken before step i; step i spans marks[i] .. marks[i+1]; skip step 0 (warm-up).
+    const per = marks.slice(1, -1).map((a, i) => {
+      const b = marks[i + 2];
+      return { ms: b.t - a.t, submits: b.submits - a.submits, readbacks: b.readbacks - a.readbacks, dispatches: b.dispatches - a.dispatches };
+    });
+    const tokensPerStep = method === 'sft' ? m.seq : 2 * m.seq;
+    const ms = median(per.map((p) => p.ms));
+    out[method] = {
+      model: m.layersNote,
+      weight_dtype: m.dtype,
+      tokens_per_step: tokensPerStep,
+      step_ms: +ms.toFixed(1),
+      tokens_per_second: +((tokensPerStep / ms) * 1000).toFixed(1),
+      submits_per_step: median(per.map((p) => p.submits)),
+      readbacks_per_step: median(per.map((p) => p.readbacks)),
+      dispatches_per_step: median(per.map((p) => p.dispatches)),
+      peak_gpu_bytes: tracker.peakBytes - baseline,
+    };
+    log(`${method} step: ${ms.toFixed(0)} ms, ${(out[method] as { readbacks_per_step: number }).readbacks_per_step} readback(s)/step`);
+    trainer.destroy();
+    destroyBenchModel(ctx, m);
+    ctx.pool.trim();
+  }
+  return out;
+};
