@@ -1,0 +1,120 @@
+// Canonical records -> tokenized training rows, and truncation to max_length.
+//
+// With a chat template, string prompts become one user message and string completions one
+// assistant message (Anthropic HH prompts are split into their turns); without one, prompt
+// tokens then completion tokens + EOS. `text` rows train on every token.
+//
+// Truncation (TRL): SFT keeps the start and cuts the end. DPO keeps the END of the prompt and
+// the START of each completion: the prompt keeps max(max_length - longest completion,
+// max_length / 2) tokens at most, and the completions are cut to what is left.
+import type { ChatMessage } from './chatTemplate.ts';
+import { ChatTemplateError } from './chatTemplate.ts';
+import { hhToMessages, type PreferenceRecord, type SftRecord } from './formats.ts';
+import type { ChatTokenizer, TokenizedExample } from './tokenizer.ts';
+import { RowProblem } from './validate.ts';
+
+export interface TokenizedPair {
+  /** (P) prompt tokens, shared by both sequences. */
+  prompt: number[];
+  /** (Cc) and (Cr) completion tokens (EOS / end-of-turn included). */
+  chosen: number[];
+  rejected: number[];
+}
+
+/** An SFT record as tokens and loss mask, before truncation. */
+export function tokenizeSft(tok: ChatTokenizer, rec: SftRecord, completionOnlyLoss: boolean): TokenizedExample {
+  let ex: TokenizedExample;
+  if (rec.kind === 'text') ex = tok.tokenizeText(rec.text);
+  else if (rec.kind === 'conversation') {
+    needTemplate(tok, 'a list of messages');
+    ex = tok.tokenizeConversation(rec.messages);
+  } else {
+    const [prompt, completion] = promptCompletion(tok, rec.prompt, rec.completion);
+    ex = tok.tokenizePromptCompletion(prompt, completion);
+  }
+  if (!completionOnlyLoss) ex = { ids: ex.ids, trainMask: new Uint8Array(ex.ids.length).fill(1) };
+  return ex;
+}
+
+/** A preference record as prompt tokens and two completions, before truncation. */
+export function tokenizePair(tok: ChatTokenizer, rec: PreferenceRecord): TokenizedPair {
+  let { prompt, chosen, rejected } = rec;
+  if (tok.hasChatTemplate && typeof prompt === 'string') {
+    const hh = hhToMessages(prompt);
+    if (hh) {
+      prompt = hh;
+      if (typeof chosen === 'string') chosen = chosen.trim();
+      if (typeof rejected === 'string') rejected = rejected.trim();
+    }
+  }
+  const [p1, c] = promptCompletion(tok, prompt, chosen);
+  const [p2, r] = promptCompletion(tok, prompt, rejected);
+  const a = tok.tokenizePromptCompletion(p1, c);
+  const b = tok.tokenizePromptCompletion(p2, r);
+  const pa = a.trainMask.indexOf(1);
+  const pb = b.trainMask.indexOf(1);
+  if (pa !== pb || a.ids.slice(0, pa).some((id, i) => id !== b.ids[i])) {
+    throw new RowProblem('prompt', 'the prompt tokenizes differently before chosen and before rejected');
+  }
+  return { prompt: a.ids.slice(0, pa), chosen: a.ids.slice(pa), rejected: b.ids.slice(pb) };
+}
+
+/** Both sides as the tokenizer wants them: strings with no template, messages with one. */
+function promptCompletion(tok: ChatTokenizer, prompt: string | ChatMessage[], completion: string | ChatMessage[]): [string | ChatMessage[], string | ChatMessage[]] {
+  if (tok.hasChatTemplate) {
+    return [
+      typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt,
+      typeof completion === 'string' ? [{ role: 'assistant', content: completion }] : completion,
+    ];
+  }
+  if (typeof prompt === 'string' && typeof completion === 'string') return [prompt, completion];
+  // A one-turn exchange (Alpaca) still works as plain text.
+  const p = Array.isArray(prompt) && prompt.length === 1 && prompt[0].role === 'user' ? prompt[0].content : prompt;
+  const c = Array.isArray(completion) && completion.length === 1 && completion[0].role === 'assistant' ? completion[0].content : completion;
+  if (typeof p === 'string' && typeof c === 'string') return [p, c];
+  needTemplate(tok, 'a list of messages');
+  return [p, c];
+}
+
+function needTemplate(tok: ChatTokenizer, what: string): void {
+  if (!tok.hasChatTemplate) {
+    throw new ChatTemplateError(
+      `This tokenizer has no chat template, so ${what} cannot be rendered.`,
+      'Use a model with a chat template (an -Instruct model), or prompt/completion or text rows.',
+    );
+  }
+}
+
+export type Fit = 'fits' | 'truncated' | 'dropped';
+
+/** SFT truncation: keep the first maxLength tokens (TRL's truncation of the end). */
+export function fitSft(ex: TokenizedExample, maxLength: number, dropLongRows: boolean): { fit: Fit; ids: number[]; trainMask: Uint8Array } {
+  if (ex.ids.length <= maxLength) return { fit: 'fits', ids: ex.ids, trainMask: ex.trainMask };
+  if (dropLongRows) return { fit: 'dropped', ids: [], trainMask: new Uint8Array(0) };
+  return { fit: 'truncated', ids: ex.ids.slice(0, maxLength), trainMask: ex.trainMask.slice(0, maxLength) };
+}
+
+/**
+ * DPO truncation: prompt (P) keeps its last keep = min(P, max(L - max(Cc, Cr), floor(L/2)))
+ * tokens, each completion its first L - keep tokens; every sequence is then <= L.
+ */
+export function fitPair(pair: TokenizedPair, maxLength: number, dropLongRows: boolean): { fit: Fit; prompt: number[]; chosen: number[]; rejected: number[] } {
+  const longest = Math.max(pair.chosen.length, pair.rejected.length);
+  if (pair.prompt.length + longest <= maxLength) return { fit: 'fits', ...pair };
+  if (dropLongRows) return { fit: 'dropped', prompt: [], chosen: [], rejected: [] };
+  const keep = Math.min(pair.prompt.length, Math.max(maxLength - longest, Math.floor(maxLength / 2)));
+  const room = maxLength - keep;
+  return {
+    fit: 'truncated',
+    prompt: pair.prompt.slice(pair.prompt.length - keep),
+    chosen: pair.chosen.slice(0, room),
+    rejected: pair.rejected.slice(0, room),
+  };
+}
+
+/** Prompt + completion as one sequence with the completion trained. */
+export function joinPair(prompt: number[], completion: number[]): { ids: number[]; trainMask: Uint8Array } {
+  const trainMask = new Uint8Array(prompt.length + completion.length);
+  trainMask.fill(1, prompt.length);
+  return { ids: [...prompt, ...completion], trainMask };
+}
