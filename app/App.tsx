@@ -17,11 +17,18 @@ export function App() {
   const device = useStudio((s) => s.device);
   const probeDevice = useStudio((s) => s.probeDevice);
   const loadRuns = useStudio((s) => s.loadRuns);
+  const runsStatus = useStudio((s) => s.runsStatus);
+  const resumeInterruptedRun = useStudio((s) => s.resumeInterruptedRun);
 
   useEffect(() => {
     void probeDevice();
     void loadRuns();
   }, [probeDevice, loadRuns]);
+
+  // A run that was still training when the page closed continues from its last checkpoint.
+  useEffect(() => {
+    if (device.status === 'ready' && runsStatus === 'ready') void resumeInterruptedRun();
+  }, [device.status, runsStatus, resumeInterruptedRun]);
 
   switch (device.status) {
     case 'idle':

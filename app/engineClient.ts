@@ -6,7 +6,22 @@
 // the worker itself dies, instead of leaving the UI waiting forever.
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../engine/api.ts';
+import type {
+  DatasetReport,
+  EngineContract,
+  MemoryEstimate,
+  Method,
+  ModelInfo,
+  ModelSource,
+  RecipeJson,
+  TrainCallbacks,
+  TrainRequest,
+  TrainSummary,
+} from '../engine/api/contract.ts';
 import { isApiError, type ApiError, type DeviceReport, type ProgressCallback } from '../engine/api/types.ts';
+
+/** The worker's API as the page sees it: EngineApi implements EngineContract (engine/api/contract.ts). */
+type Engine = EngineApi & EngineContract;
 
 export class EngineError extends Error implements ApiError {
   readonly hint: string;
@@ -23,7 +38,7 @@ interface Connection {
   worker: Worker;
   /** Whether this worker already reports device loss to `deviceLostListeners`. */
   watchingLoss: boolean;
-  api: Comlink.Remote<EngineApi>;
+  api: Comlink.Remote<Engine>;
   /** Rejects (never resolves) when the worker fails to load or crashes. */
   failed: Promise<never>;
 }
@@ -47,12 +62,12 @@ function connect(): Connection {
     });
   });
   failed.catch(() => {}); // observed by callEngine; avoid an unhandled rejection when idle
-  connection = { worker, watchingLoss: false, api: Comlink.wrap<EngineApi>(worker), failed };
+  connection = { worker, watchingLoss: false, api: Comlink.wrap<Engine>(worker), failed };
   return connection;
 }
 
 /** Runs one engine call, with engine failures as EngineError. */
-export async function callEngine<T>(call: (api: Comlink.Remote<EngineApi>) => Promise<T>): Promise<T> {
+export async function callEngine<T>(call: (api: Comlink.Remote<Engine>) => Promise<T>): Promise<T> {
   const { api, failed } = connect();
   try {
     return await Promise.race([call(api), failed]);
@@ -100,4 +115,52 @@ export async function probeDevice(): Promise<DeviceReport> {
     await callEngine((api) => api.watchDeviceLoss(forward));
   }
   return report;
+}
+
+// --- Model, dataset, training, chat and export (engine/api/contract.ts) -------------------
+
+/** Loads the base model (demo, hub or a picked folder), reporting download/upload progress. */
+export function loadModel(source: ModelSource, onProgress: ProgressCallback): Promise<ModelInfo> {
+  return callEngine((api) => api.loadModel(source, progressProxy(onProgress)));
+}
+
+/** Detects the format, validates every row and (with a model loaded) previews the loss mask. */
+export function inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options?: { maxLength?: number }): Promise<DatasetReport> {
+  // A copy goes to the worker: the page keeps its bytes for training and for the run record.
+  return callEngine((api) => api.inspectDataset({ name: file.name, data: file.data.slice(0) }, method, options));
+}
+
+export function estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate> {
+  return callEngine((api) => api.estimateMemory(recipe));
+}
+
+/** Trains until done, stopped or failed; callbacks run in the page (Comlink.proxy). */
+export function train(request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary> {
+  return callEngine((api) => api.train(request, Comlink.proxy(callbacks)));
+}
+
+export function pauseTraining(): Promise<void> {
+  return callEngine((api) => api.pauseTraining());
+}
+
+export function resumeTraining(): Promise<void> {
+  return callEngine((api) => api.resumeTraining());
+}
+
+export function stopTraining(): Promise<void> {
+  return callEngine((api) => api.stopTraining());
+}
+
+/** Streams the answer to `prompt`, from the base model (adapter null) or with an adapter's files. */
+export function generate(
+  prompt: string,
+  options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; seed?: number },
+  onToken: (textSoFar: string) => void,
+): Promise<string> {
+  return callEngine((api) => api.generate(prompt, options, Comlink.proxy(onToken)));
+}
+
+/** The base model with the adapter merged in, as HF checkpoint files. */
+export function exportMerged(adapter: Record<string, ArrayBuffer>): Promise<Record<string, ArrayBuffer>> {
+  return callEngine((api) => api.exportMerged(adapter));
 }

@@ -21,10 +21,13 @@ test('the studio loads and shows the adapter, f16 and memory limits', async ({ p
   for (const name of PANELS) {
     await expect(page.getByRole('region', { name, exact: true })).toBeVisible();
   }
-  // Panels whose engine part is not built yet say so, and offer no controls that do nothing.
+  // Before a model and a dataset are chosen, training cannot start, and the panel says why.
   const model = page.getByRole('region', { name: 'Model', exact: true });
-  await expect(model).toContainText('arrives with model loading');
-  await expect(model.locator('button, input, select, textarea')).toHaveCount(0);
+  await expect(model.getByLabel('Model', { exact: true }).locator('option:checked')).toContainText('Demo');
+  const run = page.getByRole('region', { name: 'Run', exact: true });
+  await expect(run.getByRole('button', { name: 'Start training' })).toBeDisabled();
+  await expect(run).toContainText('To start: load a model, choose a dataset.');
+  await expect(run.getByRole('status')).toHaveText('Not started');
 
   await page.screenshot({ path: 'e2e/screenshots/studio.png', fullPage: true });
   expect(errors).toEqual([]);

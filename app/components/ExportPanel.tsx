@@ -1,13 +1,34 @@
-// Export: download the trained adapter.
-import { NotYet, Panel } from './Panel.tsx';
+// Export: the trained adapter as a PEFT zip (adapter_config.json + adapter_model.safetensors,
+// loadable by transformers/PEFT as is), or the base model with the adapter merged in.
+import { useStudio } from '../store/index.ts';
+import { Panel } from './Panel.tsx';
+import { Problem } from './Problem.tsx';
 
 export function ExportPanel() {
+  const runId = useStudio((s) => (s.training.adapter ? s.training.runId : null));
+  const exporting = useStudio((s) => s.exporting);
+  const exportAdapter = useStudio((s) => s.exportAdapter);
+  const exportMerged = useStudio((s) => s.exportMergedModel);
+  const busy = exporting.status === 'adapter' || exporting.status === 'merged';
   return (
     <Panel title="Export" subtitle="Take your adapter with you">
-      <NotYet>
-        Not available yet — arrives with adapter export: a PEFT adapter (adapter_model.safetensors and adapter_config.json)
-        that transformers and PEFT load as is.
-      </NotYet>
+      {runId ? (
+        <p className="muted">
+          The adapter of run <code>{runId}</code>.
+        </p>
+      ) : (
+        <p className="muted">Finish a run to export its adapter (earlier runs export from the Runs panel).</p>
+      )}
+      <div className="actions">
+        <button type="button" disabled={!runId || busy} onClick={() => runId && void exportAdapter(runId)}>
+          {exporting.status === 'adapter' ? 'Zipping…' : 'Export adapter'}
+        </button>
+        <button type="button" className="secondary" disabled={!runId || busy} onClick={() => runId && void exportMerged(runId)}>
+          {exporting.status === 'merged' ? 'Merging…' : 'Export merged model'}
+        </button>
+      </div>
+      {exporting.lastFile && <p className="muted">Saved {exporting.lastFile}.</p>}
+      {exporting.error && <Problem error={exporting.error} />}
     </Panel>
   );
 }

@@ -3,8 +3,12 @@ import { useStudio } from '../store/index.ts';
 import type { RunRecord } from '../persistence/index.ts';
 import { formatDate } from '../format.ts';
 import { Panel } from './Panel.tsx';
+import { RunDetail } from './RunDetail.tsx';
 
 function RunItem({ run, onDelete }: { run: RunRecord; onDelete: (id: string) => void }) {
+  const isOpen = useStudio((s) => s.openRun.runId === run.id);
+  const openRun = useStudio((s) => s.openSavedRun);
+  const closeRun = useStudio((s) => s.closeSavedRun);
   return (
     <li className="run" aria-label={`Run ${run.id}`}>
       <div className="run-main">
@@ -21,6 +25,15 @@ function RunItem({ run, onDelete }: { run: RunRecord; onDelete: (id: string) => 
       </div>
       <button
         type="button"
+        className="link-button run-open"
+        aria-expanded={isOpen}
+        aria-label={`${isOpen ? 'Close' : 'Open'} run ${run.id}`}
+        onClick={() => (isOpen ? closeRun() : void openRun(run.id))}
+      >
+        {isOpen ? 'Close' : 'Open'}
+      </button>
+      <button
+        type="button"
         className="link-button run-delete"
         aria-label={`Delete run ${run.id}`}
         onClick={() => {
@@ -29,6 +42,7 @@ function RunItem({ run, onDelete }: { run: RunRecord; onDelete: (id: string) => 
       >
         Delete
       </button>
+      {isOpen && <RunDetail run={run} />}
     </li>
   );
 }

@@ -25,6 +25,7 @@ export function openWhetstoneDb(): Promise<Db> {
         checkpoints.createIndex('runId', 'runId');
         db.createObjectStore('adapters', { keyPath: 'runId' });
       }
+      if (oldVersion < 2) db.createObjectStore('datasets', { keyPath: 'runId' });
     },
     blocking() {
       // A newer version of the studio opened in another tab: let it upgrade.

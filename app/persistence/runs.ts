@@ -26,13 +26,14 @@ export function putRun(run: RunRecord): Promise<void> {
 export function deleteRun(id: string): Promise<void> {
   return guardWrite(`the deletion of run ${id}`, async () => {
     const db = await openWhetstoneDb();
-    const tx = db.transaction(['runs', 'metrics', 'checkpoints', 'adapters'], 'readwrite');
+    const tx = db.transaction(['runs', 'metrics', 'checkpoints', 'adapters', 'datasets'], 'readwrite');
     const range = IDBKeyRange.bound([id, -Infinity], [id, Infinity]);
     await Promise.all([
       tx.objectStore('runs').delete(id),
       tx.objectStore('metrics').delete(range),
       tx.objectStore('checkpoints').delete(range),
       tx.objectStore('adapters').delete(id),
+      tx.objectStore('datasets').delete(id),
       tx.done,
     ]);
   });

@@ -3,10 +3,11 @@
 //   metrics      per-step metric values of a run (TRL names: loss, grad_norm, learning_rate, ...)
 //   checkpoints  the state needed to resume a run at a step (LoRA weights, optimizer moments)
 //   adapters     the finished PEFT adapter files of a run (adapter_model.safetensors, adapter_config.json)
+//   datasets     the training file of a run, so an interrupted run can resume after a reload (v2)
 import type { DBSchema } from 'idb';
 
 export const DB_NAME = 'whetstone';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export type RunMethod = 'sft' | 'dpo';
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
@@ -26,6 +27,20 @@ export interface RunRecord {
   createdAt: number;
   /** The recipe as the user set it (TRL argument names), plain JSON. */
   recipe: Record<string, unknown>;
+  /** Where the base model came from, to load it again when resuming (never holds a hub token). */
+  modelSource?: StoredModelSource;
+  /** The training file's name (its bytes are in the `datasets` store). */
+  datasetName?: string;
+  /** Why the run ended early, when it did (failed, or stopped by a lost device). */
+  note?: string;
+}
+
+export type StoredModelSource = { kind: 'demo' } | { kind: 'hub'; repo: string; revision?: string } | { kind: 'files'; name: string };
+
+export interface DatasetRecord {
+  runId: string;
+  name: string;
+  data: ArrayBuffer;
 }
 
 export interface MetricRecord {
@@ -52,4 +67,5 @@ export interface WhetstoneDb extends DBSchema {
   metrics: { key: [string, number]; value: MetricRecord; indexes: { runId: string } };
   checkpoints: { key: [string, number]; value: CheckpointRecord; indexes: { runId: string } };
   adapters: { key: string; value: AdapterRecord };
+  datasets: { key: string; value: DatasetRecord };
 }

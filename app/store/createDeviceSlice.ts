@@ -4,6 +4,7 @@
 import type { StateCreator } from 'zustand';
 import type { ApiError, DeviceReport } from '../../engine/api/types.ts';
 import { EngineError, onDeviceLost, probeDevice } from '../engineClient.ts';
+import { isTrainingActive } from './createTrainingSlice.ts';
 import type { StudioState } from './index.ts';
 
 export type DeviceState =
@@ -35,7 +36,12 @@ function asApiError(e: unknown): ApiError {
 export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => {
   // Device loss (driver reset, GPU reclaimed) takes the studio to an explanation with "Try
   // again", which acquires a new device.
-  onDeviceLost((error) => set({ device: { status: 'error', error } }));
+  // During a run the training slice handles the loss itself (new device, resume from the last
+  // checkpoint), so the panels stay on screen.
+  onDeviceLost((error) => {
+    if (isTrainingActive(get().training.phase)) return;
+    set({ device: { status: 'error', error } });
+  });
 
   return {
     device: { status: 'idle' },

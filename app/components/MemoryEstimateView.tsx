@@ -1,0 +1,46 @@
+// The GPU memory the recipe needs (weights, LoRA state, activations) against what this device
+// allows, before training starts; with the engine's advice when it does not fit.
+import { useEffect } from 'react';
+import { formatBytes } from '../format.ts';
+import { useStudio } from '../store/index.ts';
+import { Problem } from './Problem.tsx';
+
+export function MemoryEstimateView() {
+  const modelStatus = useStudio((s) => s.model.status);
+  const recipe = useStudio((s) => s.recipe);
+  const memory = useStudio((s) => s.memory);
+  const refresh = useStudio((s) => s.refreshEstimate);
+
+  useEffect(() => {
+    if (modelStatus !== 'ready') return;
+    const timer = setTimeout(() => void refresh(), 250);
+    return () => clearTimeout(timer);
+  }, [recipe, modelStatus, refresh]);
+
+  if (modelStatus !== 'ready') return null;
+  if (memory.error) return <Problem error={memory.error} />;
+  const e = memory.estimate;
+  if (!e) return <p className="muted">Estimating GPU memory…</p>;
+  const share = Math.min(1, e.totalBytes / Math.max(1, e.limitBytes));
+  return (
+    <div className="memory" aria-label="GPU memory" data-testid="memory-estimate">
+      <p>
+        This recipe needs about <strong>{formatBytes(e.totalBytes)}</strong> of GPU memory; this device allows{' '}
+        <strong>{formatBytes(e.limitBytes)}</strong>.
+      </p>
+      <div className={`memory-bar ${e.fits ? 'fits' : 'too-big'}`} aria-hidden="true">
+        <span style={{ width: `${(share * 100).toFixed(1)}%` }} />
+      </div>
+      <p className="muted">
+        weights {formatBytes(e.weightsBytes)} · LoRA + optimizer {formatBytes(e.loraBytes)} · activations {formatBytes(e.activationBytes)}
+      </p>
+      {!e.fits && (
+        <p className="problem" role="alert">
+          <span>
+            <strong>Does not fit on this GPU.</strong> {e.advice ?? 'Lower the batch size, the max length or the LoRA r.'}
+          </span>
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,57 @@
+// The recipe being edited (TRL names) and the engine's memory estimate for it on this device.
+import type { StateCreator } from 'zustand';
+import type { Method, MemoryEstimate, ModelInfo } from '../../engine/api/contract.ts';
+import type { ApiError } from '../../engine/api/types.ts';
+import { estimateMemory } from '../engineClient.ts';
+import { defaultLearningRate, defaultRecipe, recipeJson, sizeClass, type RecipeValues } from '../recipe.ts';
+import { asProblem } from './problems.ts';
+import type { StudioState } from './index.ts';
+
+export interface MemoryState {
+  status: 'idle' | 'estimating' | 'ready' | 'error';
+  estimate: MemoryEstimate | null;
+  error: ApiError | null;
+}
+
+export interface RecipeSlice {
+  recipe: RecipeValues;
+  memory: MemoryState;
+  setRecipe: (patch: Partial<RecipeValues>) => void;
+  replaceRecipe: (recipe: RecipeValues) => void;
+  /** Switches SFT/DPO, with the learning rate that suits the method and model size. */
+  setMethod: (method: Method) => void;
+  /** Defaults that suit a newly loaded model (the method stays). */
+  applyModelDefaults: (info: ModelInfo) => void;
+  refreshEstimate: () => Promise<void>;
+}
+
+let estimation = 0;
+
+export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> = (set, get) => ({
+  recipe: defaultRecipe('demo'),
+  memory: { status: 'idle', estimate: null, error: null },
+  setRecipe: (patch) => set({ recipe: { ...get().recipe, ...patch } }),
+  replaceRecipe: (recipe) => set({ recipe }),
+  setMethod: (method) => {
+    const size = sizeClass(get().model.info);
+    set({ recipe: { ...get().recipe, method, learning_rate: defaultLearningRate(size, method) } });
+  },
+  applyModelDefaults: (info) => {
+    const { method, skip_invalid_rows } = get().recipe;
+    set({ recipe: { ...defaultRecipe(sizeClass(info), method), skip_invalid_rows } });
+  },
+  refreshEstimate: async () => {
+    if (get().model.status !== 'ready') {
+      set({ memory: { status: 'idle', estimate: null, error: null } });
+      return;
+    }
+    const ticket = ++estimation;
+    set({ memory: { ...get().memory, status: 'estimating' } });
+    try {
+      const estimate = await estimateMemory(recipeJson(get().recipe));
+      if (ticket === estimation) set({ memory: { status: 'ready', estimate, error: null } });
+    } catch (e) {
+      if (ticket === estimation) set({ memory: { status: 'error', estimate: null, error: asProblem(e) } });
+    }
+  },
+});
