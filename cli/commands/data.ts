@@ -1,0 +1,133 @@
+// `whetstone data FILE`: checks a dataset the way training will read it: the detected format,
+// the row count and every invalid row by line; with --model, the token-length statistics and how
+// many tokens the loss counts. Exits 1 when the file has invalid rows (training would refuse it)
+// unless --skip_invalid_rows, like training.
+import type { Command } from 'commander';
+import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
+import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
+import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
+import { WhetstoneError } from '../../engine/gpu/errors.ts';
+import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
+import { openCheckpoint } from '../../engine/io/checkpoint.ts';
+import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
+import { num } from '../parse.ts';
+
+export interface DataFlags {
+  method?: string;
+  model?: string;
+  max_length: number;
+  drop_long_rows?: boolean;
+  completion_only_loss?: boolean;
+  skip_invalid_rows?: boolean;
+  json?: boolean;
+}
+
+export interface DataReport {
+  file: string;
+  fileFormat: string;
+  format: string;
+  method: Method;
+  rows: number;
+  validRows: number;
+  invalidRows: number;
+  errors: { line: number | null; unit: string; field: string | null; message: string }[];
+  /** Present with --model. */
+  tokens?: LoadedDataset['stats']['tokens'];
+  trainedTokens?: number;
+  truncated?: number;
+  dropped?: number;
+  maxLength?: number;
+  warnings?: string[];
+}
+
+/** Loads a model folder's tokenizer (tokenizer.json, tokenizer_config.json, generation_config.json). */
+export async function loadFolderTokenizer(dir: string): Promise<ChatTokenizer> {
+  const ckpt = await openCheckpoint(await openNodeFolder(dir));
+  return new ChatTokenizer(ckpt.tokenizerJson!, ckpt.tokenizerConfig ?? {}, { generationConfig: ckpt.generationConfig ?? undefined });
+}
+
+/**
+ * Runs the check and writes the human report (or, with --json, one JSON line last) through
+ * `print`. Throws a DatasetError after printing when the file has invalid rows (without
+ * --skip_invalid_rows), so the command exits 1.
+ */
+export async function dataCommand(file: string, flags: DataFlags, print: (line: string) => void = (l) => console.log(l)): Promise<DataReport> {
+  const method = flags.method === undefined ? undefined : parseMethod(flags.method);
+  const src = await NodeFileSource.open(file);
+  const info = await inspectDataset(src, { method });
+  const report: DataReport = {
+    file,
+    fileFormat: info.fileFormat,
+    format: info.format,
+    method: info.method,
+    rows: info.rows,
+    validRows: info.validRows,
+    invalidRows: info.errors.length,
+    errors: info.errors.map((e) => ({ line: e.line, unit: e.unit, field: e.field, message: formatIssue(e) })),
+  };
+  let loaded: LoadedDataset | null = null;
+  if (flags.model && info.validRows > 0) {
+    const tokenizer = await loadFolderTokenizer(flags.model);
+    loaded = await loadTrainingExamples(src, tokenizer, {
+      method: info.method,
+      maxLength: flags.max_length,
+      dropLongRows: Boolean(flags.drop_long_rows),
+      completionOnlyLoss: flags.completion_only_loss ?? true,
+      skipInvalidRows: true, // report the statistics of the valid rows; the invalid ones are listed
+    });
+    // Rows that only the tokenizer finds invalid (e.g. a template refusing a role) join the list.
+    for (const e of loaded.issues) if (!info.errors.some((x) => x.line === e.line)) report.errors.push({ line: e.line, unit: e.unit, field: e.field, message: formatIssue(e) });
+    report.errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    report.invalidRows = report.errors.length;
+    report.validRows = report.rows - report.invalidRows;
+    Object.assign(report, {
+      tokens: loaded.stats.tokens,
+      trainedTokens: loaded.stats.trainedTokens,
+      truncated: loaded.stats.truncated,
+      dropped: loaded.stats.dropped,
+      maxLength: flags.max_length,
+      warnings: loaded.warnings.filter((w) => !w.startsWith('skipped ')),
+    });
+  }
+
+  if (flags.json) print(JSON.stringify(report));
+  else {
+    print(`${file}: ${report.format} (${report.method.toUpperCase()}), ${report.fileFormat.toUpperCase()}`);
+    print(`rows: ${report.rows} (${report.validRows} valid, ${report.invalidRows} invalid)`);
+    for (const e of report.errors.slice(0, 50)) print(`  ${e.message}`);
+    if (report.errors.length > 50) print(`  ... and ${report.errors.length - 50} more`);
+    if (loaded) {
+      const t = loaded.stats.tokens;
+      print(`tokens per row${report.method === 'dpo' ? ' (prompt + longer completion)' : ''}: min ${t.min}, p50 ${t.p50}, mean ${t.mean.toFixed(1)}, p95 ${t.p95}, max ${t.max}`);
+      print(`max_length ${flags.max_length}: ${loaded.stats.truncated} truncated, ${loaded.stats.dropped} dropped`);
+      print(`tokens the loss counts: ${loaded.stats.trainedTokens}${report.method === 'dpo' ? ' (chosen + rejected)' : ''}`);
+      for (const w of report.warnings ?? []) print(`warning: ${w}`);
+    }
+  }
+  if (!flags.skip_invalid_rows && report.invalidRows > 0) {
+    const issues = loaded ? [...info.errors, ...loaded.issues.filter((e) => !info.errors.some((x) => x.line === e.line))] : info.errors;
+    refuseInvalid(info.file, issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), report.rows);
+  }
+  return report;
+}
+
+function parseMethod(m: string): Method {
+  if (m === 'sft' || m === 'dpo') return m;
+  throw new WhetstoneError(`--method must be sft or dpo, got ${JSON.stringify(m)}`, 'Pass --method sft or --method dpo.');
+}
+
+export function registerDataCommand(program: Command): void {
+  program
+    .command('data')
+    .description('Check a dataset (JSONL, JSON, CSV, Parquet): detected format, rows, errors by line; with --model, token statistics')
+    .argument('<file>', 'the dataset file')
+    .option('--method <method>', 'sft or dpo (default: from the columns)')
+    .option('--model <dir>', 'a local Hugging Face model folder whose tokenizer and chat template to use')
+    .option('--max_length <n>', 'the training max_length', num('max_length', { integer: true, min: 2 }), 1024)
+    .option('--drop_long_rows', 'count rows longer than max_length as dropped instead of truncated')
+    .option('--skip_invalid_rows', 'do not fail on invalid rows (training with skip_invalid_rows uses the valid ones)')
+    .option('--json', 'print one JSON line last')
+    .action(async (file: string, flags: DataFlags) => {
+      await dataCommand(file, flags);
+    });
+}
