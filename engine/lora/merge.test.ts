@@ -2,7 +2,9 @@
 // the reference reads A/B straight from adapter_model.safetensors, computes W + scale * B @ A with
 // a naive triple loop, and every output element must be THE nearest bf16/f16/f32 to it (ties to
 // even), verified by comparing against its neighbours rather than by re-running our rounding.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { openCheckpoint, type Checkpoint } from '../io/checkpoint.ts';
@@ -12,6 +14,7 @@ import { memoryFileSet, type FileSet } from '../io/fileSet.ts';
 import { openNodeFolder } from '../io/fileSetNode.ts';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors } from '../io/safetensors.ts';
 import { exportMergedModel, readAdapterForMerge, type ExportFile, type MergeAdapter } from './export.ts';
+import { writeMergedExport } from './exportNode.ts';
 import { encodeF64, f64ToF32RoundOdd, mergeLora } from './merge.ts';
 
 const FIX = 'engine/model/fixtures';
@@ -282,5 +285,35 @@ describe('bad adapters', () => {
     expect(run(new Map([['0.q_proj', { A: ok.A, B: new Float32Array(8 * 4) }]]))).toThrow(/needs A \[4, 40\] and B \[40, 4\]/);
     expect(run(new Map([['0.lm_head', ok]]))).toThrow(/not "<layer>.<module>"/);
     expect(run(new Map())).toThrow(/no LoRA weights/);
+  });
+});
+
+describe('writeMergedExport (Node)', () => {
+  it('renames into place only when every file is complete; a failure leaves the folder as it was', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'whetstone-merge-'));
+    try {
+      await writeFile(join(dir, 'config.json'), 'old');
+      const file = (name: string, fail: boolean): ExportFile => ({
+        name,
+        size: 3,
+        async *chunks() {
+          yield new Uint8Array([1, 2]);
+          if (fail) throw new Error('disk on fire');
+          yield new Uint8Array([3]);
+        },
+      });
+      const exp = { files: [file('model.safetensors', false), file('config.json', true)], merged: [], copied: 0, scale: 1, totalBytes: 6 };
+      await expect(writeMergedExport(exp, dir)).rejects.toThrow('disk on fire');
+      expect(await readdir(dir)).toEqual(['config.json']);
+      expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe('old');
+      await writeMergedExport({ ...exp, files: [file('model.safetensors', false), file('config.json', false)] }, dir);
+      expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors']);
+      expect([...(await readFile(join(dir, 'config.json')))]).toEqual([1, 2, 3]);
+      const wrongSize = { ...exp, files: [{ ...file('model.safetensors', false), size: 4 }] };
+      await expect(writeMergedExport(wrongSize, dir)).rejects.toThrow(/produced 3 bytes, planned 4/);
+      expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
