@@ -1,7 +1,9 @@
 // The `whetstone` command: thin subcommands over the engine.
 import { Command } from 'commander';
+import { registerDataCommand } from './commands/data.ts';
 import { registerDeviceCommand } from './commands/device.ts';
 import { registerEvalCommand } from './commands/eval.ts';
+import { registerExportCommand } from './commands/export.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { runCli } from './run.ts';
@@ -14,5 +16,7 @@ registerDeviceCommand(program);
 registerTrainCommand(program);
 registerEvalCommand(program);
 registerGenerateCommand(program);
+registerDataCommand(program);
+registerExportCommand(program);
 
 await runCli(program, process.argv);
