@@ -120,6 +120,14 @@ describe('loadTrainingExamples: SFT', () => {
     expect(ok.warnings[0]).toMatch(/^skipped 7 rows of 9 that are invalid/);
   });
 
+  it('refuses a file with no usable rows, even with skip_invalid_rows', async () => {
+    const unreadable = new MemorySource('u.jsonl', enc.encode('{oops\n[1]\n'));
+    await expect(loadTrainingExamples(unreadable, tok, { ...sft, skipInvalidRows: true })).rejects.toThrow(/^u\.jsonl: no usable rows \(2 invalid\):\nu\.jsonl line 1: invalid JSON.*\nu\.jsonl line 2: expected a JSON object, got an array$/);
+    const invalid = jsonl('i.jsonl', [{ messages: [u('a')] }]);
+    await expect(loadTrainingExamples(invalid, tok, { ...sft, skipInvalidRows: true })).rejects.toThrow(/i\.jsonl: no usable rows \(1 in the file: 1 invalid, 0 too long\)/);
+    await expect(loadTrainingExamples(new MemorySource('e.csv', new Uint8Array(0)), tok, sft)).rejects.toThrow(/e\.csv: the file is empty/);
+  });
+
   it('lists at most 10 errors and says how many more', async () => {
     const rows = Array.from({ length: 13 }, (_, i) => ({ messages: [u(`q${i}`)] }));
     await expect(loadTrainingExamples(jsonl('n.jsonl', rows), tok, sft)).rejects.toThrow(/13 invalid rows of 13:\n(.*\n){10}\.\.\. and 3 more$/);
