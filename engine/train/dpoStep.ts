@@ -3,11 +3,12 @@
 // per pair and cached (uploaded from the cache on later epochs). The policy pass, the DPO loss and
 // its gradient, and the backward are all recorded without a readback.
 import type { GpuContext } from '../gpu/context.ts';
-import type { GpuBatch } from '../model/batch.ts';
+import { IGNORE_INDEX, type GpuBatch } from '../model/batch.ts';
 import type { LlamaModel } from '../model/model.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import { dpoLoss, type DpoLossType } from '../ops/dpoLoss.ts';
 import { sequenceLogprobSumsBackward } from '../ops/lossReduce.ts';
+import { matmul } from '../ops/matmul.ts';
 import type { StepReport } from './report.ts';
 
 export interface DpoHyper {
@@ -45,25 +46,56 @@ export function recordDpoMicroStep(
   const policy = ctx.pool.acquire(2 * P * 4, undefined, 'policy logps');
   model.forward(batch, { lora: adapter, train, dropout: adapter?.config.loraDropout ?? 0, dropoutSeed });
   model.sequenceLogprobs(batch, policy);
+  // TRL's IPO works on log-probs averaged over each row's completion tokens (concatenated_forward:
+  // all_logps / size_completion), for the policy and the reference alike; the other losses on sums.
+  const invLen = hyper.lossType === 'ipo' ? ctx.uploadTemporary(inverseCompletionLengths(batch)) : null;
+  const lossPolicy = invLen ? scaleRows(ctx, policy, invLen, 2 * P, 'policy logps / length') : policy;
+  const lossReference = invLen ? scaleRows(ctx, reference, invLen, 2 * P, 'reference logps / length') : reference;
   const pair = ctx.pool.acquire(4 * P * 4, undefined, 'dpo pair');
   const dPolicy = ctx.pool.acquire(2 * P * 4, undefined, 'dpo dPolicy');
-  dpoLoss(ctx, { policy, reference, pair, dPolicy, P, beta: hyper.beta, lossType: hyper.lossType, labelSmoothing: hyper.labelSmoothing, dScale: 1 / stepPairs });
+  dpoLoss(ctx, { policy: lossPolicy, reference: lossReference, pair, dPolicy, P, beta: hyper.beta, lossType: hyper.lossType, labelSmoothing: hyper.labelSmoothing, dScale: 1 / stepPairs });
   const result: DpoMicroResult = {
     P,
     pairIndices,
     pairAt: report.add(pair, 4 * P),
-    policyAt: report.add(policy, 2 * P),
-    referenceAt: report.add(reference, 2 * P),
+    policyAt: report.add(lossPolicy, 2 * P), // logps/* metrics: what the loss saw (TRL)
+    referenceAt: report.add(reference, 2 * P), // sums, for the reference cache
   };
+  let dSums = dPolicy;
+  if (invLen) {
+    ctx.pool.release(policy);
+    ctx.pool.release(lossReference);
+    dSums = scaleRows(ctx, dPolicy, invLen, 2 * P, 'dpo dSums'); // d/dsum = d/dmean / length
+  }
   if (train && adapter) {
     const N = batch.B * batch.T;
     const dLoss = ctx.pool.acquire(N * 4, undefined, 'dLoss');
-    sequenceLogprobSumsBackward(ctx, { dSums: dPolicy, labels: batch.labels, S: 2 * P, T: batch.T, dLoss });
+    sequenceLogprobSumsBackward(ctx, { dSums, labels: batch.labels, S: 2 * P, T: batch.T, dLoss });
     model.backward(batch, dLoss);
     ctx.pool.release(dLoss);
   }
-  ctx.pool.release(dPolicy); // policy, pair and reference now belong to the report
+  ctx.pool.release(dPolicy); // pair and the reported log-probs now belong to the report
+  if (dSums !== dPolicy) ctx.pool.release(dSums);
   return result;
+}
+
+/** (2P) 1 / (completion tokens of each row), 0 for a row with none. */
+function inverseCompletionLengths(batch: GpuBatch): Float32Array {
+  const { B, T, labels } = batch.cpu;
+  const out = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    let n = 0;
+    for (let t = 0; t < T; t++) if (labels[b * T + t] !== IGNORE_INDEX) n++;
+    out[b] = n > 0 ? 1 / n : 0;
+  }
+  return out;
+}
+
+/** out (n) = x (n) * w (n), element by element: a batch of n 1x1 matmuls. Returns a pool buffer. */
+function scaleRows(ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, n: number, label: string): GPUBuffer {
+  const out = ctx.pool.acquire(n * 4, undefined, label);
+  matmul(ctx, { a: x, b: w, out, M: 1, N: 1, K: 1, batch: n, strideA: 1, strideB: 1, strideOut: 1 });
+  return out;
 }
 
 function referenceLogprobs(ctx: GpuContext, model: LlamaModel, batch: GpuBatch, pairIndices: number[], cache: ReferenceCache): GPUBuffer {
