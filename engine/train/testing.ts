@@ -42,6 +42,7 @@ export interface TrainerGoldens {
     loss_ipo_length_averaged: number;
     metrics: Record<string, number>;
     sigmoid_lora_grads: Record<string, Tensor>;
+    ipo_length_averaged: { metrics: Record<string, number>; lora_grads: Record<string, Tensor> };
   };
   adamw: { lr: number; weight_decay: number; eps: number; betas: number[]; max_grad_norm: number; steps: { loss: number; grad_norm: number }[]; adapter_after: Record<string, Tensor> };
   schedules: Record<'linear' | 'cosine' | 'constant_with_warmup', { total: number; warmup: number; multipliers: number[] }>;

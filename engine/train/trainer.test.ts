@@ -61,16 +61,15 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     expectAdapter(delta, wantDelta, { scaleTol: 1e-3, rtol: 1e-2 }, 'SGD update');
   });
 
-  it('DPO: summed completion log-probs, losses of all four types and TRL metrics', async () => {
+  it('DPO (eval): losses of all four types and TRL metrics (rewards, accuracies, margins, mean summed log-probs)', async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const pairs = dpoPairs(g.dpo.pairs);
     for (const lossType of ['sigmoid', 'ipo', 'hinge', 'robust'] as const) {
       const labelSmoothing = lossType === 'robust' ? g.dpo.robust_label_smoothing : 0;
-      for (const bs of [3, 2]) {
+      for (const bs of lossType === 'sigmoid' ? [3, 2] : [3]) {
         const m = await evaluateDpo(ctx, loaded.model, adapter, pairs, pad, { beta: g.dpo.beta, lossType, labelSmoothing }, bs);
-        // IPO here is on summed log-probs, as dpoLoss.wgsl documents. TRL's IPO averages them over
-        // the completion tokens instead (g.dpo.loss_ipo_length_averaged): not implemented yet.
-        const want = g.dpo.loss[lossType];
+        // TRL's IPO averages the log-probs over completion tokens (dpo_trainer.py concatenated_forward).
+        const want = lossType === 'ipo' ? g.dpo.loss_ipo_length_averaged : g.dpo.loss[lossType];
         expect(rel(m.loss, want), `${lossType} loss ${m.loss} vs ${want} (batch ${bs})`).toBeLessThan(1e-4);
         if (lossType !== 'ipo') {
           for (const [k, v] of Object.entries(g.dpo.metrics)) {
@@ -96,6 +95,21 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     for (const [k, v] of Object.entries(g.dpo.metrics)) expect(Math.abs(log[k] - v), `${k}: ${log[k]} vs ${v}`).toBeLessThanOrEqual(1e-4 * Math.abs(v) + 1e-5);
     // The optimizer reads the gradients but leaves them in dA/dB.
     expectAdapter(await peftTensors(ctx, adapter, 'grads'), g.dpo.sigmoid_lora_grads, { scaleTol: 1e-3, rtol: 1e-2 }, 'DPO grad');
+  });
+
+  it('DPO with loss_type ipo: TRL\'s length-averaged log-probs in the loss, metrics and LoRA gradients', async () => {
+    const adapter = await loadTinyLora(ctx, loaded);
+    const out = await runTrainer({
+      ctx,
+      loaded,
+      adapter,
+      train: { method: 'dpo', rows: dpoPairs(g.dpo.pairs) },
+      recipe: { optim: 'sgd', learning_rate: 1e-3, max_grad_norm: 0, lr_scheduler_type: 'constant', per_device_train_batch_size: 3, max_steps: 1, beta: g.dpo.beta, loss_type: 'ipo' },
+    });
+    const log = out.logs[0];
+    expect(rel(log.loss, g.dpo.loss_ipo_length_averaged)).toBeLessThan(1e-4);
+    for (const [k, v] of Object.entries(g.dpo.ipo_length_averaged.metrics)) expect(Math.abs(log[k] - v), `${k}: ${log[k]} vs ${v}`).toBeLessThanOrEqual(1e-4 * Math.abs(v) + 1e-5);
+    expectAdapter(await peftTensors(ctx, adapter, 'grads'), g.dpo.ipo_length_averaged.lora_grads, { scaleTol: 1e-3, rtol: 1e-2 }, 'IPO grad');
   });
 
   it('AdamW: two steps (lr 1e-2, weight_decay 0.01, max_grad_norm 1) on a 2-row SFT batch', async () => {

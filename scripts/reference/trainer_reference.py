@@ -149,8 +149,22 @@ def main():
     nr_t = torch.tensor(counts["rejected"], dtype=torch.float64)
     ipo_avg = dpo_losses(pc / nc_t, pr / nr_t, rc / nc_t, rr / nr_t)["ipo"]
     zero_grads(pol)
-    losses["sigmoid"].mean().backward()
+    losses["sigmoid"].mean().backward(retain_graph=True)
     grads = {k: {"shape": list(v.grad.shape), "data": rnd(v.grad.reshape(-1).tolist())} for k, v in sorted(pol.lora.items())}
+    # IPO the TRL way: every log-prob divided by its completion length, then the same formulas.
+    zero_grads(pol)
+    apc, apr, arc, arr = pc / nc_t, pr / nr_t, rc / nc_t, rr / nr_t
+    ipo_avg.mean().backward(retain_graph=True)
+    ipo_grads = {k: {"shape": list(v.grad.shape), "data": rnd(v.grad.reshape(-1).tolist())} for k, v in sorted(pol.lora.items())}
+    with torch.no_grad():
+        ipo_metrics = {
+            "rewards/chosen": float((BETA * (apc - arc)).mean()),
+            "rewards/rejected": float((BETA * (apr - arr)).mean()),
+            "rewards/margins": float((BETA * (apc - arc) - BETA * (apr - arr)).mean()),
+            "logps/chosen": float(apc.mean()),
+            "logps/rejected": float(apr.mean()),
+        }
+    zero_grads(pol)
     with torch.no_grad():
         chosen_rewards = BETA * (pc - rc)
         rejected_rewards = BETA * (pr - rr)
@@ -174,6 +188,7 @@ def main():
         "loss_ipo_length_averaged": rnd(float(ipo_avg.mean())),
         "metrics": {k: rnd(v) for k, v in metrics.items()},
         "sigmoid_lora_grads": grads,
+        "ipo_length_averaged": {"metrics": {k: rnd(v) for k, v in ipo_metrics.items()}, "lora_grads": ipo_grads},
     }
 
     # --- AdamW: 2 steps on rows 0 and 1 together ---
