@@ -11,21 +11,42 @@
 //     take a `ProgressCallback` (the page wraps it in `Comlink.proxy`) and return when done;
 //   - large binary results (adapter files, checkpoints) go back as ArrayBuffers, ideally with
 //     `Comlink.transfer(result, [buffers])` so they are moved, not copied.
+import * as Comlink from 'comlink';
 import { acquireDevice } from './gpu/device.ts';
+import { chat, type ChatOptions } from './api/chat.ts';
+import type { DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, ModelSource, RecipeJson, TrainCallbacks, TrainRequest, TrainSummary } from './api/contract.ts';
+import { datasetReport } from './api/datasetReport.ts';
 import { reportErrors, toApiError } from './api/errors.ts';
+import { exportMerged } from './api/exportMerged.ts';
+import { estimateTrainingMemory } from './api/memory.ts';
+import { loadModelFromSource } from './api/modelSource.ts';
 import { probe } from './api/probe.ts';
+import { EngineRuntime, type EngineOptions } from './api/runtime.ts';
 import { DeviceSession, type AcquireFn } from './api/session.ts';
-import type { ApiError, DeviceReport } from './api/types.ts';
+import { TrainControl } from './api/trainControl.ts';
+import { train } from './api/training.ts';
+import type { ApiError, DeviceReport, ProgressCallback } from './api/types.ts';
+import { resolveRecipe } from './train/recipe.ts';
 
 /** In a browser or worker: WebGPU from `navigator.gpu` (undefined where there is none). */
 const acquireBrowserDevice: AcquireFn = () => acquireDevice((globalThis.navigator as Navigator | undefined)?.gpu);
 
-export class EngineApi {
+/** Every ArrayBuffer of a files record, to move (not copy) across postMessage. */
+function transferFiles<T extends object>(result: T, files: Record<string, ArrayBuffer>): T {
+  return Comlink.transfer(result, Object.values(files));
+}
+
+export class EngineApi implements EngineContract {
   /** The GPU device, shared by all methods. */
   protected readonly session: DeviceSession;
+  /** The GpuContext, the loaded model and the cached adapter (engine/api/runtime.ts). */
+  protected readonly runtime: EngineRuntime;
+  private readonly control = new TrainControl();
 
-  constructor(acquire: AcquireFn = acquireBrowserDevice) {
+  /** options: demoModelUrl / hubUrl / fetch (tests point them at a local server). */
+  constructor(acquire: AcquireFn = acquireBrowserDevice, options: EngineOptions = {}) {
     this.session = new DeviceSession(acquire);
+    this.runtime = new EngineRuntime(this.session, options);
   }
 
   /** Acquires the GPU (once) and reports the adapter, its features and limits. */
@@ -44,5 +65,58 @@ export class EngineApi {
   /** Destroys the GPU device (the next call acquires a new one). */
   releaseDevice(): Promise<void> {
     return reportErrors(() => this.session.release());
+  }
+
+  /** Loads the demo, a hub model or a dropped folder (replacing the current model). Progress: "download", then "upload" (bytes). */
+  loadModel(source: ModelSource, onProgress: ProgressCallback): Promise<ModelInfo> {
+    return reportErrors(() => loadModelFromSource(this.runtime, source, onProgress));
+  }
+
+  /** Format, valid rows, errors by line and a preview; with a model loaded also the loss mask of one example and token statistics. */
+  inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options: { maxLength?: number } = {}): Promise<DatasetReport> {
+    return reportErrors(() => datasetReport(file, method, this.runtime.tokenizer(), options));
+  }
+
+  /** GPU memory the recipe needs with the loaded model, against what the device allows. */
+  estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate> {
+    return reportErrors(async () => {
+      const { ctx, loaded } = await this.runtime.model('a memory estimate');
+      return estimateTrainingMemory(loaded, ctx.caps, resolveRecipe(recipe));
+    });
+  }
+
+  /** Trains a LoRA adapter (SFT or DPO) on the loaded model; resolves when done or stopped. */
+  train(request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary> {
+    return reportErrors(async () => {
+      const summary = await train(this.runtime, this.control, request, callbacks);
+      return transferFiles(summary, summary.adapter);
+    });
+  }
+
+  /** Holds the run before its next step. */
+  pauseTraining(): void {
+    this.control.pause();
+  }
+
+  resumeTraining(): void {
+    this.control.resume();
+  }
+
+  /** Ends the run after the current step; train() then resolves with the adapter so far. */
+  stopTraining(): void {
+    this.control.stop();
+  }
+
+  /** One user message -> the answer, streamed as text so far; adapter null = the base model. */
+  generate(prompt: string, options: ChatOptions, onToken: (textSoFar: string) => void): Promise<string> {
+    return reportErrors(() => chat(this.runtime, prompt, options, onToken));
+  }
+
+  /** The loaded model with the adapter merged in, as HF checkpoint files (progress phase "export", bytes). */
+  exportMerged(adapter: Record<string, ArrayBuffer>, onProgress?: ProgressCallback): Promise<Record<string, ArrayBuffer>> {
+    return reportErrors(async () => {
+      const files = await exportMerged(this.runtime, adapter, onProgress);
+      return transferFiles(files, files);
+    });
   }
 }

@@ -1,0 +1,273 @@
+// EngineApi's studio contract (engine/api/contract.ts) end to end on the real adapter, with the
+// tiny Llama fixture: the demo model over HTTP (a local server answering like public/models/demo),
+// a hub repo (local hub server) and a dropped folder; dataset reports with errors by line; memory
+// estimates; SFT and DPO runs with checkpoints, samples, stop/pause, resume and a lost device;
+// streamed generation with and without an adapter; the merged export.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineApi } from '../api.ts';
+import { acquireNodeDevice } from '../gpu/nodeGpu.ts';
+import { MemorySource } from '../io/byteSource.ts';
+import { startLocalHub, type LocalHub } from '../io/localHubNode.ts';
+import { readSafetensorsHeader } from '../io/safetensors.ts';
+import { parsePeftConfig } from '../lora/peft.ts';
+import type { ProgressEvent } from './types.ts';
+import type { RecipeJson, TrainCallbacks, TrainSummary } from './contract.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tinyDir = `${root}engine/model/fixtures/tiny-llama/`;
+const tinyFiles: Record<string, Uint8Array> = Object.fromEntries(readdirSync(tinyDir).map((f) => [f, new Uint8Array(readFileSync(tinyDir + f))]));
+const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
+const dec = (b: ArrayBuffer) => new TextDecoder().decode(b);
+
+const sftLines = readFileSync(`${root}engine/model/fixtures/sft_eval.jsonl`, 'utf8').trim().split('\n').slice(0, 4);
+const sftData = { name: 'chat.jsonl', data: enc(sftLines.join('\n') + '\n') };
+const badData = {
+  name: 'bad.jsonl',
+  data: enc(
+    [
+      sftLines[0],
+      '{"messages": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "beep"}]}',
+      sftLines[1],
+      '{"messages": [oops',
+    ].join('\n') + '\n',
+  ),
+};
+const pairs = [
+  { prompt: 'What is two plus two?', chosen: 'Four.', rejected: 'Five, I think.' },
+  { prompt: 'Name a colour of the sky.', chosen: 'Blue.', rejected: 'Plaid.' },
+  { prompt: 'Is ice cold?', chosen: 'Yes, it is.', rejected: 'No.' },
+];
+const dpoData = { name: 'pairs.jsonl', data: enc(pairs.map((p) => JSON.stringify(p)).join('\n') + '\n') };
+
+const sftRecipe: RecipeJson = { method: 'sft', max_steps: 3, per_device_train_batch_size: 2, max_length: 64, lora_r: 4, lora_alpha: 8, lora_dropout: 0, save_steps: 1, logging_steps: 1, learning_rate: 1e-2 };
+
+interface Recorded {
+  progress: ProgressEvent[];
+  logs: Record<string, number>[];
+  checkpoints: Map<number, Record<string, ArrayBuffer>>;
+  samples: { step: number; prompt: string; text: string }[];
+  warnings: string[];
+}
+
+function recorder(extra: Partial<TrainCallbacks> = {}): { rec: Recorded; callbacks: TrainCallbacks } {
+  const rec: Recorded = { progress: [], logs: [], checkpoints: new Map(), samples: [], warnings: [] };
+  return {
+    rec,
+    callbacks: {
+      onProgress: (p) => {
+        rec.progress.push(p);
+        extra.onProgress?.(p);
+      },
+      onLog: (e) => rec.logs.push(e),
+      onCheckpoint: async (step, files) => {
+        rec.checkpoints.set(step, files);
+        await extra.onCheckpoint?.(step, files);
+      },
+      onSample: (step, prompt, text) => rec.samples.push({ step, prompt, text }),
+      onWarning: (w) => rec.warnings.push(w),
+    },
+  };
+}
+
+/** Serves the fixture like public/models/demo/ (manifest.json + files). */
+function startDemoServer(): Promise<{ url: string; server: Server }> {
+  const manifest = JSON.stringify({ name: 'Whetstone demo (tiny test Llama)', files: Object.entries(tinyFiles).map(([path, b]) => ({ path, size: b.byteLength })) });
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent((req.url ?? '').replace(/^\/models\/demo\//, ''));
+    const body = name === 'manifest.json' ? new TextEncoder().encode(manifest) : tinyFiles[name];
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.byteLength }).end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+}
+
+describe('EngineApi studio contract', () => {
+  let demo: { url: string; server: Server };
+  let hub: LocalHub;
+  let engine: EngineApi;
+  let sft: TrainSummary;
+
+  beforeAll(async () => {
+    demo = await startDemoServer();
+    hub = await startLocalHub({ 'whetstone/tiny-llama': { files: tinyFiles } });
+    engine = new EngineApi(() => acquireNodeDevice(), { demoModelUrl: `${demo.url}/models/demo/`, hubUrl: hub.url });
+  });
+  afterAll(async () => {
+    await engine?.releaseDevice();
+    await hub?.close();
+    demo?.server.close();
+  });
+
+  it('inspects datasets without a model: format, counts, errors with line numbers, preview', async () => {
+    const good = await engine.inspectDataset(sftData, null);
+    expect(good).toMatchObject({ fileName: 'chat.jsonl', method: 'sft', rows: 4, countLabel: '4 rows', errorCount: 0, maskPreview: null, tokenStats: null });
+    expect(good.preview).toHaveLength(4);
+    const bad = await engine.inspectDataset(badData, 'sft');
+    expect(bad.rows).toBe(2);
+    expect(bad.countLabel).toBe('2 rows');
+    expect(bad.errorCount).toBe(2);
+    expect(bad.errors.map((e) => e.line)).toEqual([2, 4]);
+    expect(bad.errors[0].message).toContain('bad.jsonl line 2');
+    expect(bad.errors[0].message).toContain('robot');
+    const one = await engine.inspectDataset({ name: 'one.jsonl', data: enc(JSON.stringify(pairs[0]) + '\n') }, null);
+    expect(one).toMatchObject({ method: 'dpo', rows: 1, countLabel: '1 pair' });
+    expect(structuredClone(bad)).toEqual(bad);
+  });
+
+  it('loads the demo model over HTTP with download and upload progress', async () => {
+    const events: ProgressEvent[] = [];
+    const info = await engine.loadModel({ kind: 'demo' }, (e) => events.push(e));
+    expect(info).toMatchObject({ name: 'Whetstone demo (tiny test Llama)', modelType: 'llama', layers: 3, hiddenSize: 40, heads: 5, kvHeads: 1, vocabSize: 379, hasChatTemplate: true });
+    expect(info.parameters).toBeGreaterThan(0);
+    expect(info.weightBytes).toBeGreaterThan(0);
+    expect(['f16', 'f32']).toContain(info.weightDtype);
+    const last = (phase: string) => events.filter((e) => e.phase === phase).at(-1)!;
+    expect(last('download').done).toBe(Object.values(tinyFiles).reduce((s, b) => s + b.byteLength, 0));
+    expect(last('upload').done).toBe(last('upload').total);
+  });
+
+  it('loads from a hub repo and from a dropped folder (replacing the model)', async () => {
+    const fromHub = await engine.loadModel({ kind: 'hub', repo: 'whetstone/tiny-llama' }, () => {});
+    expect(fromHub).toMatchObject({ name: 'whetstone/tiny-llama', layers: 3 });
+    const files = Object.entries(tinyFiles).map(([path, b]) => ({ path: `tiny-llama/${path}`, data: b.slice().buffer as ArrayBuffer }));
+    const fromFolder = await engine.loadModel({ kind: 'files', files, name: 'tiny-llama' }, () => {});
+    expect(fromFolder).toMatchObject({ name: 'tiny-llama', layers: 3, hiddenSize: 40 });
+  });
+
+  it('with a model: the loss mask of one example and token statistics', async () => {
+    const report = await engine.inspectDataset(sftData, 'sft', { maxLength: 64 });
+    expect(report.maskPreview).not.toBeNull();
+    const mask = report.maskPreview!;
+    expect(mask.some((t) => t.trained)).toBe(true);
+    expect(mask.some((t) => !t.trained)).toBe(true);
+    expect(mask.filter((t) => t.trained).map((t) => t.text).join('')).toContain('Paris.');
+    expect(report.tokenStats!.trainedTokens).toBeGreaterThan(0);
+    expect(report.tokenStats!.max).toBeGreaterThanOrEqual(report.tokenStats!.min);
+  });
+
+  it('estimates memory: a small recipe fits, an absurd one does not and says what to lower', async () => {
+    const ok = await engine.estimateMemory(sftRecipe);
+    expect(ok.fits).toBe(true);
+    expect(ok.advice).toBeNull();
+    expect(ok.totalBytes).toBe(ok.weightsBytes + ok.loraBytes + ok.activationBytes);
+    const absurd = { ...sftRecipe, per_device_train_batch_size: 4096, max_length: 65536 };
+    const no = await engine.estimateMemory(absurd);
+    expect(no.fits).toBe(false);
+    expect(no.advice).toMatch(/per_device_train_batch_size|max_length/);
+    const withCkpt = await engine.estimateMemory({ ...sftRecipe, gradient_checkpointing: true, per_device_train_batch_size: 16 });
+    const without = await engine.estimateMemory({ ...sftRecipe, per_device_train_batch_size: 16 });
+    expect(withCkpt.activationBytes).toBeLessThan(without.activationBytes);
+    const dpo = await engine.estimateMemory({ ...sftRecipe, method: 'dpo' });
+    expect(dpo.activationBytes).toBeGreaterThan(ok.activationBytes);
+    const thrown = await engine.train({ recipe: absurd, dataset: sftData }, recorder().callbacks).catch((e: unknown) => e);
+    expect(thrown).toMatchObject({ name: 'GpuOutOfMemory', hint: no.advice });
+  });
+
+  it('trains SFT for 3 steps: progress, logs, checkpoints, samples and a PEFT adapter', async () => {
+    const { rec, callbacks } = recorder();
+    sft = await engine.train({ recipe: sftRecipe, dataset: sftData, samplePrompt: 'What is the capital of France?' }, callbacks);
+    expect(sft).toMatchObject({ steps: 3, totalSteps: 3, stopped: false });
+    expect(Number.isFinite(sft.finalLoss)).toBe(true);
+    const train = rec.progress.filter((p) => p.phase === 'train' && p.metrics);
+    expect(train.map((p) => p.done)).toEqual([1, 2, 3]);
+    for (const p of train) {
+      expect(p.total).toBe(3);
+      expect(p.metrics!.tokens_per_second).toBeGreaterThan(0);
+      expect(p.metrics!.eta_seconds).toBeGreaterThanOrEqual(0);
+    }
+    expect(rec.logs.map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(rec.logs[0]).toHaveProperty('grad_norm');
+    expect([...rec.checkpoints.keys()]).toEqual([1, 2]);
+    expect(Object.keys(rec.checkpoints.get(2)!).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.safetensors', 'rng_state.json', 'scheduler.json', 'trainer_state.json']);
+    expect(rec.samples.map((s) => s.step)).toEqual([1, 2, 3]);
+    expect(rec.samples[0].prompt).toBe('What is the capital of France?');
+    const config = parsePeftConfig(dec(sft.adapter['adapter_config.json']));
+    expect(config).toMatchObject({ r: 4, loraAlpha: 8 });
+    const header = await readSafetensorsHeader(new MemorySource('adapter', new Uint8Array(sft.adapter['adapter_model.safetensors'])));
+    expect(header.tensors.has('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')).toBe(true);
+  });
+
+  it('trains DPO for 3 steps; the first loss of a fresh adapter is ln 2', async () => {
+    const { rec, callbacks } = recorder();
+    const dpo = await engine.train({ recipe: { ...sftRecipe, method: 'dpo', learning_rate: 1e-3 }, dataset: dpoData }, callbacks);
+    expect(dpo.steps).toBe(3);
+    expect(rec.logs[0].loss).toBeCloseTo(Math.log(2), 3);
+    expect(rec.logs[0]).toHaveProperty(['rewards/margins']);
+    expect(rec.samples[0].prompt).toBe(pairs[0].prompt);
+    expect(parsePeftConfig(dec(dpo.adapter['adapter_config.json'])).r).toBe(4);
+  });
+
+  let stoppedAt: Record<string, ArrayBuffer>;
+  it('pauses, resumes and stops mid-run keeping the adapter and a checkpoint', async () => {
+    let pausedAt = 0;
+    const { rec, callbacks } = recorder({
+      onProgress: (p) => {
+        if (p.done === 1 && p.metrics) {
+          engine.pauseTraining();
+          pausedAt = Date.now();
+          setTimeout(() => engine.resumeTraining(), 300);
+        }
+        if (p.done === 2 && p.metrics) engine.stopTraining();
+      },
+    });
+    const summary = await engine.train({ recipe: { ...sftRecipe, max_steps: 6, save_steps: 50 }, dataset: sftData }, callbacks);
+    expect(pausedAt).toBeGreaterThan(0);
+    expect(summary).toMatchObject({ steps: 2, totalSteps: 6, stopped: true });
+    expect(Object.keys(summary.adapter).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect([...rec.checkpoints.keys()]).toEqual([2]);
+    stoppedAt = rec.checkpoints.get(2)!;
+  });
+
+  it('resumes from a delivered checkpoint at the right step', async () => {
+    const { rec, callbacks } = recorder();
+    const summary = await engine.train({ recipe: { ...sftRecipe, max_steps: 4, save_steps: 50 }, dataset: sftData, resumeFrom: stoppedAt }, callbacks);
+    expect(summary).toMatchObject({ steps: 4, totalSteps: 4, stopped: false });
+    expect(rec.progress[0]).toMatchObject({ phase: 'train', done: 2, total: 4 });
+    expect(rec.logs.map((l) => l.step)).toEqual([3, 4]);
+  });
+
+  it('streams generation with and without an adapter (the adapter is loaded once)', async () => {
+    const seen: string[] = [];
+    const base = await engine.generate('What is the capital of France?', { adapter: null, maxNewTokens: 8 }, (t) => seen.push(t));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toBe(base);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].startsWith(seen[i - 1].slice(0, -1))).toBe(true);
+    const streamed: string[] = [];
+    const tuned = await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, (t) => streamed.push(t));
+    expect(streamed.at(-1)).toBe(tuned);
+    const again = await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {});
+    expect(again).toBe(tuned);
+  });
+
+  it('exports the merged model as HF checkpoint files', async () => {
+    const files = await engine.exportMerged(sft.adapter);
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
+    const header = await readSafetensorsHeader(new MemorySource('model.safetensors', new Uint8Array(files['model.safetensors'])));
+    expect(header.tensors.get('model.layers.0.self_attn.q_proj.weight')?.shape).toEqual([40, 40]);
+    expect(JSON.parse(dec(files['config.json'])).model_type).toBe('llama');
+    // The merged checkpoint loads back as a model.
+    const info = await engine.loadModel({ kind: 'files', name: 'merged', files: Object.entries(files).map(([path, data]) => ({ path, data })) }, () => {});
+    expect(info.layers).toBe(3);
+  });
+
+  it('a lost device ends the run with GpuDeviceLost; train again with resumeFrom continues', async () => {
+    const { rec, callbacks } = recorder({
+      onCheckpoint: async (step) => {
+        if (step === 1) await engine.releaseDevice(); // destroys the device, as a driver reset would
+      },
+    });
+    const thrown = await engine.train({ recipe: sftRecipe, dataset: sftData }, callbacks).catch((e: unknown) => e);
+    expect(thrown).toMatchObject({ name: 'GpuDeviceLost', details: { lastCheckpointStep: 1 } });
+    const again = recorder();
+    const summary = await engine.train({ recipe: sftRecipe, dataset: sftData, resumeFrom: rec.checkpoints.get(1)! }, again.callbacks);
+    expect(summary).toMatchObject({ steps: 3, stopped: false });
+    expect(again.rec.logs.map((l) => l.step)).toEqual([2, 3]);
+  });
+});
