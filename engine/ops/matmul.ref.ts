@@ -36,15 +36,20 @@ export function indexB(p: MatmulRefArgs, z: number, k: number, n: number): numbe
 
 /** out, sized to hold the last batch item at its stride. */
 export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, p: MatmulRefArgs): Float64Array {
-  const { so, batch } = strides(p);
+  const { sa, sb, so, batch } = strides(p);
   const size = (batch - 1) * so + p.M * p.N;
   const out = p.accumulateInto ? Float64Array.from(p.accumulateInto) : new Float64Array(size);
   const alpha = p.alpha ?? 1;
+  // opA[z, m, k] = a[z * sa + m * amStep + k * akStep], likewise for B (same as indexA / indexB).
+  const [amStep, akStep] = p.transA ? [1, p.M] : [p.K, 1];
+  const [bkStep, bnStep] = p.transB ? [1, p.K] : [p.N, 1];
   for (let z = 0; z < batch; z++) {
     for (let m = 0; m < p.M; m++) {
       for (let n = 0; n < p.N; n++) {
         let s = 0;
-        for (let k = 0; k < p.K; k++) s += a[indexA(p, z, m, k)] * b[indexB(p, z, k, n)];
+        let ia = z * sa + m * amStep;
+        let ib = z * sb + n * bnStep;
+        for (let k = 0; k < p.K; k++, ia += akStep, ib += bkStep) s += a[ia] * b[ib];
         const v = alpha * s + (p.bias ? p.bias[n] : 0);
         const o = z * so + m * p.N + n;
         out[o] = p.accumulateInto ? out[o] + v : v;
