@@ -15,7 +15,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
   const rows = sftRows(g.sft.rows);
   const pairs = dpoPairs(g.dpo.pairs);
 
-  it('the first DPO step of a fresh adapter (B = 0) has loss ln 2 and zero rewards', async () => {
+  it('the first DPO step of a fresh adapter (B = 0) has loss ln 2 and zero rewards', { timeout: 600_000 }, async () => {
     const adapter = freshAdapter(ctx, loaded);
     const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'dpo', rows: pairs }, recipe: { per_device_train_batch_size: 3, max_steps: 1, learning_rate: 1e-3 } });
     const log = out.logs[0];
@@ -25,7 +25,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(log.grad_norm).toBeGreaterThan(0); // B = 0 still gets a gradient through A's output
   });
 
-  it('SFT memorises a few rows (loss falls below 30% of its start)', async () => {
+  it('SFT memorises a few rows (loss falls below 30% of its start)', { timeout: 600_000 }, async () => {
     const adapter = freshAdapter(ctx, loaded, { r: 8 });
     const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows: rows.slice(0, 2) }, recipe: { per_device_train_batch_size: 2, max_steps: 18, learning_rate: 3e-2, lr_scheduler_type: 'constant', lora_dropout: 0 } });
     const first = out.logs[0].loss;
@@ -35,7 +35,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(last).toBeLessThan(0.3 * first);
   });
 
-  it('DPO separates a few pairs (rewards/accuracies 1, margins > 0)', async () => {
+  it('DPO separates a few pairs (rewards/accuracies 1, margins > 0)', { timeout: 600_000 }, async () => {
     const adapter = freshAdapter(ctx, loaded, { r: 8 });
     const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'dpo', rows: pairs.slice(0, 2) }, recipe: { per_device_train_batch_size: 2, max_steps: 8, learning_rate: 3e-2, lr_scheduler_type: 'constant' } });
     const last = out.logs.at(-1)!;
@@ -45,7 +45,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(last.loss).toBeLessThan(0.5 * Math.LN2);
   });
 
-  it('gradient accumulation: batch 4 x 1 == batch 2 x 2 (loss and update)', async () => {
+  it('gradient accumulation: batch 4 x 1 == batch 2 x 2 (loss and update)', { timeout: 600_000 }, async () => {
     const run = async (bs: number, acc: number) => {
       const adapter = await loadTinyLora(ctx, loaded);
       const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: bs, gradient_accumulation_steps: acc, max_steps: 1 } });
@@ -61,7 +61,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(maxAbsDiff(a.weights, b.weights)).toBeLessThan(1e-5);
   });
 
-  it('packing rows changes neither the loss nor the update', async () => {
+  it('packing rows changes neither the loss nor the update', { timeout: 600_000 }, async () => {
     const run = async (packing: boolean) => {
       const adapter = await loadTinyLora(ctx, loaded);
       const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: 4, max_steps: 1, packing, max_length: 160 } });
@@ -75,7 +75,7 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(maxAbsDiff(packed.weights, plain.weights)).toBeLessThan(1e-5);
   });
 
-  it('a non-finite step is skipped with a warning and never checkpointed', async () => {
+  it('a non-finite step is skipped with a warning and never checkpointed', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const store = new MemoryRunStore();
     // lr 1e30: step 1 is finite and makes the weights huge (still finite); from step 2 the

@@ -10,11 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/testing.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import { decodeCheckpoint } from './checkpointState.ts';
+import { evaluateSft } from './evaluate.ts';
 import type { TrainingExamples } from './examples.ts';
 import type { RecipeInput } from './recipe.ts';
 import { OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE, type RunStore } from './runStore.ts';
 import { FolderRunStore, readCheckpointFolder } from './runStoreNode.ts';
 import { adapterFromFiles, dpoPairs, freshAdapter, loadTinyLlama, maxAbsDiff, MemoryRunStore, peftTensors, runTrainer, sftRows, trainerGoldens } from './testing.ts';
+import { Trainer } from './trainer.ts';
+import { resolveRecipe } from './recipe.ts';
 
 const g = trainerGoldens();
 const CHECKPOINT_FILES = [ADAPTER_CONFIG, ADAPTER_WEIGHTS, OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE].sort();
@@ -77,7 +80,7 @@ describe('checkpoints and resume (tiny-llama)', async () => {
     return { diff, moved };
   }
 
-  it('SFT: 5 steps + checkpoint folder + resume + 5 steps == 10 straight steps', async () => {
+  it('SFT: 5 steps + checkpoint folder + resume + 5 steps == 10 straight steps', { timeout: 600_000 }, async () => {
     const dir = await tempDir();
     const { diff, moved } = await resumeMatches({ method: 'sft', rows: sftRows(g.sft.rows) }, async () => {
       const store = new FolderRunStore(dir);
@@ -89,7 +92,7 @@ describe('checkpoints and resume (tiny-llama)', async () => {
     expect(diff).toBeLessThanOrEqual(1e-6);
   });
 
-  it('DPO: 5 steps + checkpoint + resume + 5 steps == 10 straight steps', async () => {
+  it('DPO: 5 steps + checkpoint + resume + 5 steps == 10 straight steps', { timeout: 600_000 }, async () => {
     const pairs = dpoPairs(g.dpo.pairs);
     const store = new MemoryRunStore();
     const { diff, moved } = await resumeMatches({ method: 'dpo', rows: [pairs[0], pairs[2]] }, async () => ({ store, read: async () => store.checkpoints.get(5)! }));
@@ -98,7 +101,7 @@ describe('checkpoints and resume (tiny-llama)', async () => {
     expect(diff).toBeLessThanOrEqual(1e-6);
   });
 
-  it('checkpoint-N folders are complete with no temp left; metrics.jsonl has TRL names (SFT and DPO)', async () => {
+  it('checkpoint-N folders are complete with no temp left; metrics.jsonl has TRL names (SFT and DPO)', { timeout: 600_000 }, async () => {
     const dir = await tempDir();
     const store = new FolderRunStore(dir);
     await store.init(false);
@@ -133,5 +136,31 @@ describe('checkpoints and resume (tiny-llama)', async () => {
         expect(Number.isFinite(r[k]), `${k} in ${JSON.stringify(r)}`).toBe(true);
       }
     }
+  });
+
+  it('eval_steps: eval_loss rows are the loss of the adapter at that step on the eval set', { timeout: 600_000 }, async () => {
+    const rows = sftRows(g.sft.rows);
+    const adapter = freshAdapter(ctx, loaded, { r: 4 });
+    const store = new MemoryRunStore();
+    const trainer = new Trainer({
+      ctx,
+      model: loaded.model,
+      adapter,
+      recipe: resolveRecipe({ method: 'sft', per_device_train_batch_size: 2, max_steps: 2, eval_steps: 2, learning_rate: 1e-2 }),
+      train: { method: 'sft', rows: rows.slice(0, 2) },
+      eval: { method: 'sft', rows: rows.slice(2) },
+      padId: 0,
+      store,
+      baseModel: 'whetstone/tiny-llama',
+    });
+    await trainer.run();
+    trainer.destroy();
+    const evals = store.metrics.filter((m) => 'eval_loss' in m);
+    expect(evals.length).toBe(1);
+    expect(evals[0].step).toBe(2);
+    const direct = await evaluateSft(ctx, loaded.model, adapter, rows.slice(2), 0, 2);
+    expect(evals[0].eval_loss as number).toBeCloseTo(direct.loss, 5);
+    const base = await evaluateSft(ctx, loaded.model, null, rows.slice(2), 0, 2);
+    expect(Math.abs(direct.loss - base.loss)).toBeGreaterThan(1e-4); // the adapter was trained
   });
 });

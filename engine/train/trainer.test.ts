@@ -26,7 +26,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
   const loaded = await loadTinyLlama(ctx);
   const pad = loaded.tokenizer.padTokenId ?? 0;
 
-  it('SFT: batch loss with and without the adapter (token mean, HF label shift)', async () => {
+  it('SFT: batch loss with and without the adapter (token mean, HF label shift)', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const rows = sftRows(g.sft.rows);
     for (const bs of [1, 3, 4]) {
@@ -38,7 +38,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     expect(rel(base.loss, g.sft.batch_loss.base)).toBeLessThan(1e-5);
   });
 
-  it('SFT: one SGD step (lr 0.5, no clipping) gives PyTorch\'s LoRA update', async () => {
+  it('SFT: one SGD step (lr 0.5, no clipping) gives PyTorch\'s LoRA update', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const before = await peftTensors(ctx, adapter);
     const row = sftRows(g.sft.rows)[g.sft.sgd.row];
@@ -61,7 +61,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     expectAdapter(delta, wantDelta, { scaleTol: 1e-3, rtol: 1e-2 }, 'SGD update');
   });
 
-  it('DPO (eval): losses of all four types and TRL metrics (rewards, accuracies, margins, mean summed log-probs)', async () => {
+  it('DPO (eval): losses of all four types and TRL metrics (rewards, accuracies, margins, mean summed log-probs)', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const pairs = dpoPairs(g.dpo.pairs);
     for (const lossType of ['sigmoid', 'ipo', 'hinge', 'robust'] as const) {
@@ -81,7 +81,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     }
   });
 
-  it('DPO: one trainer step logs TRL metrics and gives the LoRA gradients of the mean sigmoid loss', async () => {
+  it('DPO: one trainer step logs TRL metrics and gives the LoRA gradients of the mean sigmoid loss', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const out = await runTrainer({
       ctx,
@@ -97,7 +97,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     expectAdapter(await peftTensors(ctx, adapter, 'grads'), g.dpo.sigmoid_lora_grads, { scaleTol: 1e-3, rtol: 1e-2 }, 'DPO grad');
   });
 
-  it('DPO with loss_type ipo: TRL\'s length-averaged log-probs in the loss, metrics and LoRA gradients', async () => {
+  it('DPO with loss_type ipo: TRL\'s length-averaged log-probs in the loss, metrics and LoRA gradients', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const out = await runTrainer({
       ctx,
@@ -112,7 +112,7 @@ describe('trainer vs PyTorch goldens (tiny-llama)', async () => {
     expectAdapter(await peftTensors(ctx, adapter, 'grads'), g.dpo.ipo_length_averaged.lora_grads, { scaleTol: 1e-3, rtol: 1e-2 }, 'IPO grad');
   });
 
-  it('AdamW: two steps (lr 1e-2, weight_decay 0.01, max_grad_norm 1) on a 2-row SFT batch', async () => {
+  it('AdamW: two steps (lr 1e-2, weight_decay 0.01, max_grad_norm 1) on a 2-row SFT batch', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const rows = sftRows(g.sft.rows).slice(0, 2);
     const a = g.adamw;
