@@ -75,6 +75,22 @@ describe('trainer behaviour (tiny-llama)', async () => {
     expect(maxAbsDiff(packed.weights, plain.weights)).toBeLessThan(1e-5);
   });
 
+  it('packing truncates rows to max_length exactly as if they were truncated before (loss and update)', { timeout: 600_000 }, async () => {
+    const maxLength = 60;
+    const run = async (packing: boolean) => {
+      const adapter = await loadTinyLora(ctx, loaded);
+      const train = packing ? rows : rows.map((r) => ({ ids: r.ids.slice(0, maxLength), trainMask: Array.from(r.trainMask).slice(0, maxLength) }));
+      const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows: train }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: 4, max_steps: 1, packing, max_length: maxLength } });
+      return { log: out.logs[0], weights: await peftTensors(ctx, adapter) };
+    };
+    const truncated = await run(false);
+    const packed = await run(true);
+    expect(packed.log.num_tokens).toBe(truncated.log.num_tokens);
+    expect(packed.log.num_tokens).toBeLessThan(g.sft.batch_loss.tokens);
+    expect(rel(packed.log.loss, truncated.log.loss)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(packed.weights, truncated.weights)).toBeLessThan(1e-5);
+  });
+
   it('a non-finite step is skipped with a warning and never checkpointed', { timeout: 600_000 }, async () => {
     const adapter = await loadTinyLora(ctx, loaded);
     const store = new MemoryRunStore();

@@ -10,7 +10,7 @@ import { dpoBatch, epochOrder, packRows, sftBatch } from './batching.ts';
 import { encodeCheckpoint, type DecodedCheckpoint, type TrainerState } from './checkpointState.ts';
 import { dpoStepMetrics, recordDpoMicroStep, type DpoMicroResult, type ReferenceCache } from './dpoStep.ts';
 import { evaluateDpo, evaluateSft } from './evaluate.ts';
-import { countedTokens, type PreferenceExample, type SftExample, type TrainingExamples } from './examples.ts';
+import { type PreferenceExample, type SftExample, type TrainingExamples } from './examples.ts';
 import { LoraOptimizer } from './optimizer.ts';
 import type { Recipe } from './recipe.ts';
 import { totalSteps } from './recipe.ts';
@@ -161,11 +161,11 @@ export class Trainer {
     const dpoResults: DpoMicroResult[] = [];
     if (train.method === 'sft') {
       const rows = micro.map((idx) => idx.map((i) => train.rows[i]));
-      const stepTokens = rows.flat().reduce((s, r) => s + countedTokens(r), 0);
-      rows.forEach((r, k) => {
-        const batch = uploadBatch(ctx, recipe.packing ? packRows(r, recipe.max_length, padId) : sftBatch(r, padId));
-        batches.push(batch);
-        tokens += r.reduce((s, x) => s + x.ids.length, 0);
+      for (const r of rows) batches.push(uploadBatch(ctx, recipe.packing ? packRows(r, recipe.max_length, padId) : sftBatch(r, padId)));
+      // Counted from the batches, not the rows: packing truncates rows longer than max_length.
+      const stepTokens = batches.reduce((s, b) => s + b.countedTokens, 0);
+      batches.forEach((batch, k) => {
+        tokens += rows[k].reduce((s, x) => s + x.ids.length, 0);
         sftResults.push(recordSftMicroStep(ctx, model, adapter, batch, Math.max(stepTokens, 1), this.dropoutSeed(k), report));
         ctx.flush();
       });
