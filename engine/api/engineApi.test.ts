@@ -3,7 +3,7 @@
 // a hub repo (local hub server) and a dropped folder; dataset reports with errors by line; memory
 // estimates; SFT and DPO runs with checkpoints, samples, stop/pause, resume and a lost device;
 // streamed generation with and without an adapter; the merged export.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -72,12 +72,18 @@ function recorder(extra: Partial<TrainCallbacks> = {}, samples = false): { rec: 
   return { rec, callbacks };
 }
 
-/** Serves the fixture like public/models/demo/ (manifest.json + files). */
+const publicDemo = `${root}public/models/demo/`;
+const publicDatasets = `${root}public/datasets/`;
+/** What the demo server serves at /models/demo/: the fixture (with a manifest), or the shipped public/models/demo. */
+const demoFolder: { files: Record<string, Uint8Array> } = {
+  files: { ...tinyFiles, 'manifest.json': new TextEncoder().encode(JSON.stringify({ name: 'Whetstone demo (tiny test Llama)', files: Object.entries(tinyFiles).map(([path, b]) => ({ path, size: b.byteLength })) })) },
+};
+
+/** Serves demoFolder like the studio serves public/models/demo/ (manifest.json + files). */
 function startDemoServer(): Promise<{ url: string; server: Server }> {
-  const manifest = JSON.stringify({ name: 'Whetstone demo (tiny test Llama)', files: Object.entries(tinyFiles).map(([path, b]) => ({ path, size: b.byteLength })) });
   const server = createServer((req, res) => {
     const name = decodeURIComponent((req.url ?? '').replace(/^\/models\/demo\//, ''));
-    const body = name === 'manifest.json' ? new TextEncoder().encode(manifest) : tinyFiles[name];
+    const body = demoFolder.files[name];
     if (!body) {
       res.writeHead(404).end();
       return;
@@ -268,5 +274,23 @@ describe('EngineApi studio contract', () => {
     const summary = await engine.train({ recipe: sftRecipe, dataset: sftData, resumeFrom: rec.checkpoints.get(1)! }, again.callbacks);
     expect(summary).toMatchObject({ steps: 3, stopped: false });
     expect(again.rec.logs.map((l) => l.step)).toEqual([2, 3]);
+  });
+
+  it.skipIf(!existsSync(`${publicDemo}manifest.json`))('the shipped demo model (public/models/demo) loads, reads its demo datasets and trains', async () => {
+    demoFolder.files = Object.fromEntries(readdirSync(publicDemo).map((f) => [f, new Uint8Array(readFileSync(publicDemo + f))]));
+    const manifest = JSON.parse(dec(demoFolder.files['manifest.json'].slice().buffer as ArrayBuffer));
+    const info = await engine.loadModel({ kind: 'demo' }, () => {});
+    expect(info).toMatchObject({ name: manifest.name, modelType: 'llama', hasChatTemplate: true });
+    const read = (f: string) => ({ name: f, data: new Uint8Array(readFileSync(publicDatasets + f)).buffer });
+    const sftReport = await engine.inspectDataset(read('demo-sft.jsonl'), null);
+    expect(sftReport).toMatchObject({ method: 'sft', errorCount: 0 });
+    expect(sftReport.maskPreview!.some((t) => t.trained)).toBe(true);
+    const dpoReport = await engine.inspectDataset(read('demo-dpo.jsonl'), null);
+    expect(dpoReport).toMatchObject({ method: 'dpo', errorCount: 0 });
+    expect(dpoReport.countLabel).toBe(`${dpoReport.rows} pairs`);
+    const { rec, callbacks } = recorder();
+    const summary = await engine.train({ recipe: { method: 'dpo', max_steps: 1, per_device_train_batch_size: 2, max_length: 128 }, dataset: read('demo-dpo.jsonl') }, callbacks);
+    expect(summary.steps).toBe(1);
+    expect(rec.logs[0].loss).toBeCloseTo(Math.log(2), 3);
   });
 });
