@@ -1,6 +1,6 @@
 // `npm run bench [-- --json] [--quick] [--m N] [--repeats N] [--f16|--no-f16] [--section name,...]`
 // Runs the benchmark sections on the adapter Whetstone would use here (WHETSTONE_ADAPTER picks one)
-// and prints a summary; with --json the very last stdout line is ONE JSON object a machine can
+// and prints the report as indented JSON; with --json the very last stdout line is ONE JSON object a machine can
 // compare: { adapter, ..., sections: { <name>: <section results> } }. Progress goes to stderr.
 // To add a section, export an async BenchSection from its own file and list it in SECTIONS.
 import { GpuContext } from '../../engine/gpu/context.ts';
