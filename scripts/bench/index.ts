@@ -7,9 +7,13 @@ import { GpuContext } from '../../engine/gpu/context.ts';
 import { acquireNodeDevice } from '../../engine/gpu/nodeGpu.ts';
 import type { BenchOptions, BenchSection } from './env.ts';
 import { benchMatmul } from './matmul.ts';
+import { benchModelStep } from './model.ts';
+import { benchTraining } from './training.ts';
 
 const SECTIONS: Record<string, BenchSection> = {
   matmul: benchMatmul,
+  model: benchModelStep,
+  training: benchTraining,
 };
 
 interface Cli extends BenchOptions {
