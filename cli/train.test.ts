@@ -68,4 +68,26 @@ describe('whetstone train -> eval -> generate', () => {
     for (const id of ids) expect(Number.isInteger(id) && id >= 0 && id < 379).toBe(true);
     expect(typeof gen.json.text).toBe('string');
   });
+
+  it('trains a DPO adapter from conversational preference pairs; the first step is ln 2 and eval --method dpo reads it', { timeout: 300_000 }, async () => {
+    dir ||= await mkdtemp(join(tmpdir(), 'whetstone-cli-'));
+    const data = join(dir, 'pairs.jsonl');
+    const user = (content: string) => [{ role: 'user', content }];
+    const bot = (content: string) => [{ role: 'assistant', content }];
+    const rows = [
+      { prompt: user('What is the capital of France?'), chosen: bot('Paris.'), rejected: bot('Rome.') },
+      { prompt: user('How many legs does a spider have?'), chosen: bot('Eight.'), rejected: bot('Six.') },
+    ];
+    await writeFile(data, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const out = join(dir, 'dpo');
+    const train = await whetstone('train', '--model', MODEL, '--data', data, '--method', 'dpo', '--output_dir', out, '--max_steps', '2', '--per_device_train_batch_size', '2', '--learning_rate', '1e-2', '--json');
+    expect(train.json.steps).toBe(2);
+    const metrics = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.length).toBe(2);
+    expect(Math.abs(metrics[0].loss - Math.LN2)).toBeLessThan(1e-4); // fresh adapter: policy == reference
+    for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) expect(Number.isFinite(metrics[1][k]), k).toBe(true);
+    const ev = await whetstone('eval', '--model', MODEL, '--adapter', out, '--data', data, '--method', 'dpo', '--json');
+    expect(ev.json.rows).toBe(2);
+    expect(ev.json.loss as number).toBeLessThan(Math.LN2); // two steps at lr 1e-2 already prefer the chosen answers
+  });
 });
