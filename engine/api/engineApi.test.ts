@@ -93,7 +93,8 @@ function startDemoServer(): Promise<{ url: string; server: Server }> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
 }
 
-describe('EngineApi studio contract', () => {
+// ~30 s on lavapipe; SwiftShader compiles and runs far slower (about 6 min on a busy 2-core machine).
+describe('EngineApi studio contract', { timeout: 600_000 }, () => {
   let demo: { url: string; server: Server };
   let hub: LocalHub;
   let engine: EngineApi;
