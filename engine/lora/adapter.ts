@@ -4,6 +4,7 @@ import { createBuffer, upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ModelSpec } from '../model/config.ts';
 import type { ModuleName } from '../model/weights.ts';
+import { seededUniform } from '../util/random.ts';
 import { loraScale, type LoraAdapter, type LoraConfig, type LoraModule } from './types.ts';
 
 /** (in, out) features of module m in this architecture. */
@@ -24,18 +25,6 @@ export function moduleShape(spec: ModelSpec, m: ModuleName): { inFeatures: numbe
     case 'down_proj':
       return { inFeatures: spec.intermediateSize, outFeatures: spec.hiddenSize };
   }
-}
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface InitialWeights {

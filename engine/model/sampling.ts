@@ -1,7 +1,7 @@
 // Next-token sampling on the CPU from one row of logits (V): greedy at temperature 0, else
 // temperature -> top-k -> top-p (nucleus) -> a draw from a seeded generator, like transformers'
 // TemperatureLogitsWarper / TopKLogitsWarper / TopPLogitsWarper order.
-import { seededUniform } from '../lora/adapter.ts';
+import { seededUniform } from '../util/random.ts';
 
 export interface SamplingOptions {
   temperature: number; // 0 = greedy

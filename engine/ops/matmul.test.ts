@@ -3,7 +3,8 @@ import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
 import { matmul, matmulSpec, type MatmulArgs } from './matmul.ts';
-import { matmulBackwardRef, matmulRef, roundToF16, toF16Bits, type MatmulRefArgs } from './matmul.ref.ts';
+import { roundToF16, toF16 } from './half.ts';
+import { matmulBackwardRef, matmulRef, type MatmulRefArgs } from './matmul.ref.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
 type Case = Omit<MatmulRefArgs, 'bias' | 'accumulateInto'> & {
@@ -27,7 +28,7 @@ function sizes(c: Case): { a: number; b: number; out: number } {
 }
 
 function uploadAs(ctx: GpuContext, x: Float64Array, type: 'f32' | 'f16'): GPUBuffer {
-  return upload(ctx.device, type === 'f16' ? toF16Bits(x) : toF32(x));
+  return upload(ctx.device, type === 'f16' ? toF16(x) : toF32(x));
 }
 
 /** Runs one case on the GPU and checks it against the float64 reference; returns the entry point used. */

@@ -1,18 +1,10 @@
 // Test helpers shared by every op test: seeded random data, the closeness check
 // |gpu - ref| <= atol + rtol * |ref|, and central finite differences of float64 references.
 import { expect } from 'vitest';
+import { seededUniform } from '../util/random.ts';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededUniform;
 
 /** Uniform values in [-scale, scale). */
 export function randomArray(n: number, seed: number, scale = 1): Float64Array {

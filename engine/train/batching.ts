@@ -1,7 +1,7 @@
 // Turning examples into GPU batches: a seeded per-epoch shuffle (same seed => same order), micro-
 // batches padded to their longest row, DPO pairs laid out as [chosen rows..., rejected rows...],
 // and optional packing of short SFT rows into one sequence with segment ids (no cross-row attention).
-import { seededUniform } from '../lora/adapter.ts';
+import { seededUniform } from '../util/random.ts';
 import { IGNORE_INDEX, batchFromRows, type TokenBatch } from '../model/batch.ts';
 import type { PreferenceExample, TokenizedRow } from './examples.ts';
 

@@ -5,7 +5,7 @@
 // a minute or two; --m sets it.
 import { upload } from '../../engine/gpu/buffers.ts';
 import { matmul, matmulPlan, type MatmulArgs } from '../../engine/ops/matmul.ts';
-import { toF16Bits } from '../../engine/ops/matmul.ref.ts';
+import { toF16 } from '../../engine/ops/half.ts';
 import type { BenchEnv } from './env.ts';
 import { tfjsPeer } from './peer.ts';
 import { median, PassTimer, recordDispatch, wallTime } from './timing.ts';
@@ -67,7 +67,7 @@ export async function benchMatmul(env: BenchEnv): Promise<Record<string, unknown
     const w = randomF32(N * K, 2, 1 / Math.sqrt(K));
     const out = ctx.pool.acquire(M * N * 4);
     const args: MatmulArgs = { a: upload(ctx.device, x), b: upload(ctx.device, w), out, M, N, K, transB: true };
-    const f16Args: MatmulArgs | null = withF16 ? { ...args, b: upload(ctx.device, toF16Bits(w)), bType: 'f16' } : null;
+    const f16Args: MatmulArgs | null = withF16 ? { ...args, b: upload(ctx.device, toF16(w)), bType: 'f16' } : null;
     const xt = tf.tensor2d(x, [M, K]);
     const wt = tf.tensor2d(w, [N, K]);
     const peerRun = () => tf.matMul(xt, wt, false, true);
