@@ -32,8 +32,8 @@ async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
   const run = region(page, 'Run');
   await run.getByRole('button', { name: 'Start training' }).click();
   const status = await runStatus(page);
-  await expect(status).toHaveText(/Step [0-3] \/ 3/, { timeout: 60_000 });
-  await expect(status).toHaveText('Step 3 / 3 — done', { timeout: 120_000 });
+  await expect(status).toHaveText(/Step [0-3] \/ 3/, { timeout: 120_000 });
+  await expect(status).toHaveText('Step 3 / 3 — done', { timeout: 400_000 });
   const charts = method === 'dpo' ? ['Loss', 'Learning rate', 'Grad norm', 'Rewards', 'Reward accuracy'] : ['Loss', 'Learning rate', 'Grad norm'];
   await expectChartsDrawn(run, charts);
   await page.screenshot({ path: `e2e/screenshots/studio-${method}-done.png`, fullPage: true });
@@ -65,7 +65,7 @@ async function expectRunKept(page: Page, method: 'sft' | 'dpo') {
 }
 
 test('SFT on the demo model: train 3 steps, charts, compare, export a PEFT adapter, kept after reload', async ({ page }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(600_000);
   await trainAndExport(page, 'sft');
 
   const compare = region(page, 'Compare');
@@ -81,7 +81,7 @@ test('SFT on the demo model: train 3 steps, charts, compare, export a PEFT adapt
 });
 
 test('DPO on the demo model: train 3 steps with reward charts, export, kept after reload', async ({ page }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(600_000);
   await trainAndExport(page, 'dpo');
   await expectRunKept(page, 'dpo');
 });

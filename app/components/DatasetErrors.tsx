@@ -15,7 +15,8 @@ export function DatasetErrors({ report }: { report: DatasetReport }) {
       <ul aria-label="Dataset errors">
         {report.errors.map((e, i) => (
           <li key={i}>
-            <span className="line-number">line {e.line}</span> {e.message}
+            {!e.message.includes(`line ${e.line}`) && <span className="line-number">line {e.line}</span>}
+            {e.message}
           </li>
         ))}
       </ul>

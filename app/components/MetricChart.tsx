@@ -3,6 +3,17 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
+/** Whole steps only on the x axis. */
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
+/** Axis labels that stay readable for learning rates (2e-4) as well as losses (0.693). */
+function tick(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a < 1e-2 || a >= 1e5) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
+}
+
 export interface ChartSeries {
   key: string; // TRL metric name, e.g. "loss", "rewards/margins"
   label: string;
@@ -28,9 +39,9 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
         width: Math.max(200, el.clientWidth),
         height: 150,
         scales: { x: { time: false } },
-        legend: { show: series.length > 1 },
+        legend: { show: series.length > 1, live: false },
         cursor: { drag: { x: false, y: false } },
-        axes: [{ ...axis, label: 'step', labelSize: 18 }, { ...axis, size: 56 }],
+        axes: [{ ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 60, values: (_u: uPlot, splits: number[]) => splits.map(tick) }],
         series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 5 } }))],
       },
       data(),

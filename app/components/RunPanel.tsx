@@ -93,7 +93,13 @@ export function RunPanel() {
           label="Training progress"
           value={t.step}
           max={t.total}
-          detail={[t.tokensPerSecond !== null ? `${t.tokensPerSecond.toFixed(0)} tokens/s` : '', active ? formatEta(t.etaSeconds) : ''].filter(Boolean).join(' · ')}
+          detail={[
+            t.tokensPerSecond !== null ? `${t.tokensPerSecond.toFixed(t.tokensPerSecond < 10 ? 1 : 0)} tokens/s` : '',
+            active ? formatEta(t.etaSeconds) : '',
+            t.checkpointStep !== null ? `checkpoint saved at step ${t.checkpointStep}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · ')}
         />
       )}
       {t.notes.length > 0 && (

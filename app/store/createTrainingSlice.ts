@@ -41,6 +41,8 @@ export interface TrainingState {
   logs: Record<string, number>[];
   samples: Sample[];
   error: ApiError | null;
+  /** The step of the last checkpoint saved in IndexedDB (what a resume starts from). */
+  checkpointStep: number | null;
   /** What happened along the way (resumed after a reload, a lost device, ...). */
   notes: string[];
   warnings: string[];
@@ -74,6 +76,7 @@ const IDLE: TrainingState = {
   logs: [],
   samples: [],
   error: null,
+  checkpointStep: null,
   notes: [],
   warnings: [],
   adapter: null,
@@ -143,7 +146,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
     const resumeFrom = checkpoint ? await asBuffers(checkpoint.blobs) : null;
     if (checkpoint) {
       note(`Resumed from the checkpoint at step ${checkpoint.step}.`);
-      patch({ step: checkpoint.step, logs: get().training.logs.filter((l) => l.step <= checkpoint.step) });
+      patch({ step: checkpoint.step, checkpointStep: checkpoint.step, logs: get().training.logs.filter((l) => l.step <= checkpoint.step) });
     }
     patch({ phase: get().training.phase === 'paused' ? 'paused' : 'running', error: null });
     await saveRun({ ...run, status: 'running' });
@@ -168,6 +171,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
           onCheckpoint: async (step, files) => {
             try {
               await putCheckpoint({ runId: run.id, step, blobs: files });
+              patch({ checkpointStep: step });
               await pruneCheckpoints(run.id, step);
             } catch (e) {
               warn(`${asProblem(e).message} Training goes on, but cannot resume from step ${step}.`);
