@@ -20,6 +20,12 @@ test('a bad dataset shows its errors by line, and training waits for "skip inval
   await expect(region(page, 'Run')).toContainText('fix the invalid rows or choose to skip them');
   await dataset.getByLabel(/Skip invalid rows/).check();
   await expect(start).toBeEnabled();
+
+  // A bundled demo dataset in one click: its format sets the method.
+  await dataset.getByRole('button', { name: 'Demo DPO dataset' }).click();
+  await expect(dataset.getByTestId('dataset-count')).toHaveText(/^\d+ pairs$/);
+  await expect(dataset.getByRole('list', { name: 'Dataset errors' })).toHaveCount(0);
+  await expect(region(page, 'Recipe').getByLabel('Method')).toHaveValue('dpo');
 });
 
 test('a recipe too big for the GPU is explained before training, with what to change', async ({ page }) => {
@@ -47,11 +53,11 @@ test('a GPU device lost mid-run: a new device, and training resumes from the las
   await openStudio(page);
   await loadDemoModel(page);
   await setDataset(page, 'tiny-sft.jsonl');
-  await setTinyRecipe(page, { 'Max steps': '2' });
+  await setTinyRecipe(page, { 'Max steps': '3' });
   await region(page, 'Run').getByRole('button', { name: 'Start training' }).click();
   const status = await runStatus(page);
   // Lose the device once a checkpoint is saved and steps are left.
-  await expect(region(page, 'Run')).toContainText(/checkpoint saved at step 1\b/, { timeout: 240_000 });
+  await expect(region(page, 'Run')).toContainText(/checkpoint saved at step 1(?!\d)/, { timeout: 240_000 });
   await page.evaluate(() => {
     const chrome = (window as unknown as { chrome?: { gpuBenchmarking?: { crashGpuProcess(): void } } }).chrome;
     if (!chrome?.gpuBenchmarking) throw new Error('needs --enable-gpu-benchmarking');
@@ -59,12 +65,12 @@ test('a GPU device lost mid-run: a new device, and training resumes from the las
   });
   const notes = region(page, 'Run').getByRole('list', { name: 'Run notes' });
   await expect(notes).toContainText('The GPU device was lost at step', { timeout: 60_000 });
-  await expect(status).toHaveText('Step 2 / 2 — done', { timeout: 300_000 });
-  await expect(notes).toContainText(/Resumed from the checkpoint at step 1\b/);
+  await expect(status).toHaveText('Step 3 / 3 — done', { timeout: 300_000 });
+  await expect(notes).toContainText(/Resumed from the checkpoint at step 1(?!\d)/);
   await region(page, 'Run').screenshot({ path: 'e2e/screenshots/device-lost-resumed.png' });
   const item = region(page, 'Runs').getByRole('listitem').first();
   await expect(item).toContainText('completed');
-  await expect(item).toContainText('step 2 / 2');
+  await expect(item).toContainText('step 3 / 3');
 });
 
 test('a run interrupted by a reload resumes from its last checkpoint', async ({ page }) => {
@@ -72,14 +78,14 @@ test('a run interrupted by a reload resumes from its last checkpoint', async ({ 
   await openStudio(page);
   await loadDemoModel(page);
   await setDataset(page, 'tiny-sft.jsonl');
-  await setTinyRecipe(page, { 'Max steps': '2' });
+  await setTinyRecipe(page, { 'Max steps': '3' });
   await region(page, 'Run').getByRole('button', { name: 'Start training' }).click();
-  await expect(region(page, 'Run')).toContainText(/checkpoint saved at step 1\b/, { timeout: 240_000 });
+  await expect(region(page, 'Run')).toContainText(/checkpoint saved at step 1(?!\d)/, { timeout: 240_000 });
   await page.reload();
   const notes = region(page, 'Run').getByRole('list', { name: 'Run notes' });
   await expect(notes).toContainText('interrupted at step', { timeout: 60_000 });
-  await expect(await runStatus(page)).toHaveText('Step 2 / 2 — done', { timeout: 300_000 });
-  await expect(notes).toContainText(/Resumed from the checkpoint at step 1\b/);
+  await expect(await runStatus(page)).toHaveText('Step 3 / 3 — done', { timeout: 300_000 });
+  await expect(notes).toContainText(/Resumed from the checkpoint at step 1(?!\d)/);
   await expect(region(page, 'Dataset').getByTestId('dataset-count')).toHaveText('3 rows');
   const item = region(page, 'Runs').getByRole('listitem').first();
   await expect(item).toContainText('completed');

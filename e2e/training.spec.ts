@@ -1,5 +1,6 @@
 // The studio end to end on the demo model (SwiftShader): model, dataset, recipe, a 3-step run
 // with live charts, compare, export as a PEFT zip, and the run kept across a reload.
+import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { expectChartsDrawn, loadDemoModel, openStudio, readAdapterZip, region, runStatus, setDataset, setTinyRecipe } from './helpers.ts';
 
@@ -28,6 +29,13 @@ async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
   await recipe.getByText('The same run from the command line').click();
   await expect(recipe.getByLabel('Equivalent command')).toContainText('--max_steps 3');
   await recipe.screenshot({ path: `e2e/screenshots/recipe-${method}.png` });
+  // The recipe file has the CLI's --config keys (TRL names).
+  const [recipeFile] = await Promise.all([page.waitForEvent('download'), recipe.getByRole('button', { name: 'Save recipe' }).click()]);
+  const saved = JSON.parse(await readFile(await recipeFile.path(), 'utf8')) as Record<string, unknown>;
+  expect(saved).toMatchObject({ method, max_steps: 3, per_device_train_batch_size: 2, max_length: 64, lora_r: 8 });
+  expect(typeof saved.learning_rate).toBe('number');
+  if (method === 'dpo') expect(saved).toMatchObject({ beta: 0.1, loss_type: 'sigmoid' });
+  else expect(saved).not.toHaveProperty('beta');
 
   const run = region(page, 'Run');
   await run.getByRole('button', { name: 'Start training' }).click();

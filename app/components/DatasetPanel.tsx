@@ -50,20 +50,20 @@ export function DatasetPanel() {
             Demo DPO dataset
           </button>
         </div>
+        {dataset.status === 'reading' && <p className="muted">Checking {dataset.file?.name}…</p>}
+        {dataset.error && <Problem error={dataset.error} />}
+        {report && (
+          <>
+            <p className="dataset-summary" data-testid="dataset-summary">
+              <strong>{report.fileName}</strong>: {report.format} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
+              {report.method.toUpperCase()}
+            </p>
+            <DatasetErrors report={report} />
+            <DatasetTable rows={report.preview} />
+            <MaskInspector report={report} />
+          </>
+        )}
       </div>
-      {dataset.status === 'reading' && <p className="muted">Checking {dataset.file?.name}…</p>}
-      {dataset.error && <Problem error={dataset.error} />}
-      {report && (
-        <>
-          <p className="dataset-summary" data-testid="dataset-summary">
-            <strong>{report.fileName}</strong>: {report.format} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
-            {report.method.toUpperCase()}
-          </p>
-          <DatasetErrors report={report} />
-          <DatasetTable rows={report.preview} />
-          <MaskInspector report={report} />
-        </>
-      )}
     </Panel>
   );
 }

@@ -5,8 +5,18 @@ import { useState } from 'react';
 const ROW_HEIGHT = 28;
 const VISIBLE = 8;
 
+function isMessage(m: unknown): m is { role: unknown; content: unknown } {
+  return typeof m === 'object' && m !== null && 'role' in m && 'content' in m;
+}
+
+/** Chat messages read as "user: … │ assistant: …"; other values as text or JSON. */
 function cell(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text =
+    typeof value === 'string'
+      ? value
+      : Array.isArray(value) && value.length > 0 && value.every(isMessage)
+        ? value.map((m) => `${String(m.role)}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`).join(' │ ')
+        : JSON.stringify(value);
   return text === undefined ? '' : text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 

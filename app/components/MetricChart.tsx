@@ -41,7 +41,7 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
         scales: { x: { time: false } },
         legend: { show: series.length > 1, live: false },
         cursor: { drag: { x: false, y: false } },
-        axes: [{ ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 60, values: (_u: uPlot, splits: number[]) => splits.map(tick) }],
+        axes: [{ ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 60, space: 18, values: (_u: uPlot, splits: number[]) => splits.map(tick) }],
         series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 5 } }))],
       },
       data(),

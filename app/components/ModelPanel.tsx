@@ -73,7 +73,10 @@ export function ModelPanel() {
           <label className="field">
             <span className="field-label">Access token (optional)</span>
             <input type="password" autoComplete="off" placeholder="hf_… for gated models" value={token} onChange={(e) => setToken(e.target.value)} />
-            <span className="field-help">Kept in memory only: never saved, and sent only to huggingface.co.</span>
+            <span className="field-help">
+              Kept in memory only: never saved, and sent only to huggingface.co. The model downloads once, then loads from this
+              browser&apos;s cache.
+            </span>
           </label>
         )}
         {choice === 'folder' && (
