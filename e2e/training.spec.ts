@@ -2,6 +2,7 @@
 // with live charts, compare, export as a PEFT zip, and the run kept across a reload.
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import { expectChartsDrawn, loadDemoModel, openStudio, readAdapterZip, region, runStatus, setDataset, setTinyRecipe } from './helpers.ts';
 
 async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
@@ -54,6 +55,15 @@ async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
   expect(peft.config.r).toBe(8);
   expect(peft.tensorNames.some((n) => n.includes('lora_A'))).toBe(true);
   expect(peft.tensorNames.some((n) => n.includes('lora_B'))).toBe(true);
+
+  if (method === 'sft') {
+    // The merged model: an HF checkpoint folder, zipped.
+    const [merged] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), exportPanel.getByRole('button', { name: 'Export merged model' }).click()]);
+    expect(merged.suggestedFilename()).toMatch(/-merged\.zip$/);
+    const files = Object.keys(unzipSync(new Uint8Array(await readFile(await merged.path()))));
+    expect(files).toContain('config.json');
+    expect(files.some((f) => f.endsWith('.safetensors'))).toBe(true);
+  }
   expect(errors).toEqual([]);
 }
 
