@@ -20,8 +20,8 @@ describe('studio recipe', () => {
   });
 
   it('uses the demo defaults the issue asks for', () => {
-    expect(defaultRecipe('demo', 'sft')).toMatchObject({ learning_rate: 2e-3, max_length: 128 });
-    expect(defaultRecipe('demo', 'dpo').learning_rate).toBe(5e-4);
+    expect(defaultRecipe('demo', 'sft')).toMatchObject({ learning_rate: 1e-2, max_length: 128 });
+    expect(defaultRecipe('demo', 'dpo').learning_rate).toBe(5e-3);
     expect(sizeClass({ parameters: 228_000 })).toBe('demo');
     expect(sizeClass({ parameters: 134_500_000 })).toBe('small');
     expect(sizeClass({ parameters: 494_000_000 })).toBe('medium');
