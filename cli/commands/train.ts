@@ -10,7 +10,7 @@ import { loadTrainingExamples } from '../../engine/data/dataset.ts';
 import { createLoraAdapter } from '../../engine/lora/adapter.ts';
 import { loadAdapter, loadModel } from '../../engine/model/loadModel.ts';
 import { decodeCheckpoint } from '../../engine/train/checkpointState.ts';
-import { RecipeError, resolveRecipe, type Recipe } from '../../engine/train/recipe.ts';
+import { RecipeError, loraConfigFromRecipe, resolveRecipe, type Recipe } from '../../engine/train/recipe.ts';
 import { readCheckpointFolder, FolderRunStore } from '../../engine/train/runStoreNode.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
 import type { TrainingExamples } from '../../engine/train/examples.ts';
@@ -91,7 +91,7 @@ async function train(flags: TrainFlags, recipe: Recipe): Promise<void> {
     adapter = await loadAdapter(ctx, spec, adapterFiles);
   } else if (flags.adapter) adapter = await loadAdapter(ctx, spec, await openNodeFolder(flags.adapter));
   else {
-    adapter = createLoraAdapter(ctx, spec, { r: recipe.lora_r, loraAlpha: recipe.lora_alpha, loraDropout: recipe.lora_dropout, targetModules: recipe.lora_target_modules, useRslora: recipe.use_rslora }, recipe.seed);
+    adapter = createLoraAdapter(ctx, spec, loraConfigFromRecipe(recipe), recipe.seed);
   }
   const store = new FolderRunStore(flags.output_dir);
   await store.init(Boolean(resume));

@@ -16,7 +16,7 @@ import { LlamaModel } from '../model/model.ts';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpointState.ts';
 import { splitEval } from '../train/evalSplit.ts';
 import type { TrainingExamples } from '../train/examples.ts';
-import { resolveRecipe, type Recipe } from '../train/recipe.ts';
+import { loraConfigFromRecipe, resolveRecipe, type Recipe } from '../train/recipe.ts';
 import { Trainer } from '../train/trainer.ts';
 import { bytesOf, promptIds, streamAnswer } from './chat.ts';
 import type { TrainCallbacks, TrainRequest, TrainSummary } from './contract.ts';
@@ -68,7 +68,7 @@ async function runPrepared(runtime: EngineRuntime, control: TrainControl, reques
   if (resume && resume.state.method !== recipe.method) {
     throw new CheckpointError('', `the checkpoint is from a ${resume.state.method.toUpperCase()} run, the recipe says ${recipe.method.toUpperCase()}`, 'Resume with the recipe the run was started with.');
   }
-  const adapter = resume ? await resumedAdapter(current, resume) : createLoraAdapter(ctx, loaded.spec, { r: recipe.lora_r, loraAlpha: recipe.lora_alpha, loraDropout: recipe.lora_dropout, targetModules: recipe.lora_target_modules, useRslora: recipe.use_rslora }, recipe.seed);
+  const adapter = resume ? await resumedAdapter(current, resume) : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
   const model = new LlamaModel(ctx, loaded.spec, loaded.model.weights, { gradientCheckpointing: recipe.gradient_checkpointing });
   const store = new CallbackRunStore(callbacks.onCheckpoint);
   const guard = new FirstStepGuard(ctx.device);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { LORA_MODULES } from '../model/weights.ts';
 import { DPO_LOSS_TYPES } from '../ops/dpoLoss.ts';
 import { WhetstoneError } from '../gpu/errors.ts';
+import type { LoraConfig } from '../lora/types.ts';
 
 export const recipeSchema = z
   .object({
@@ -87,4 +88,9 @@ export function recipeToFlags(recipe: Partial<Recipe>): string[] {
     flags.push(`--${k}`, Array.isArray(v) ? v.join(',') : String(v));
   }
   return flags;
+}
+
+/** The LoRA part of a recipe, as the adapter code takes it. */
+export function loraConfigFromRecipe(r: Recipe): LoraConfig {
+  return { r: r.lora_r, loraAlpha: r.lora_alpha, loraDropout: r.lora_dropout, targetModules: r.lora_target_modules, useRslora: r.use_rslora };
 }
