@@ -88,7 +88,7 @@ describe('whetstone data', () => {
     expect(r.status).toBe(1);
     const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as DataReport;
     expect(last).toMatchObject({ format: 'prompt/completion', rows: 2, validRows: 1, invalidRows: 1 });
-    expect(r.stderr).toMatch(/^error: .*d\.csv: 1 invalid row of 2:\n.*d\.csv line 4: has 1 fields, the header has 2\nhint: /);
+    expect(r.stderr).toMatch(/^error: .*d\.csv: 1 invalid row of 2:\n.*d\.csv line 4: has 1 field, the header has 2\nhint: /);
     const ok = node([csv, '--skip_invalid_rows']);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/prompt\/completion \(SFT\), CSV/);
