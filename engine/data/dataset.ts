@@ -47,6 +47,8 @@ export interface LoadOptions {
   dropLongRows: boolean;
   completionOnlyLoss: boolean;
   skipInvalidRows: boolean;
+  /** Return an empty result instead of refusing a file with no usable row (reports that list the invalid rows). */
+  allowEmpty?: boolean;
 }
 
 export interface TokenStats {
@@ -226,7 +228,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   if (truncated) warnings.push(`truncated ${rowsWord(truncated)} longer than max_length=${opts.maxLength} tokens (${c.method === 'sft' ? 'the end was cut' : 'the prompt keeps its end, the completions their start'}); set drop_long_rows to leave them out instead`);
   if (dropped) warnings.push(`dropped ${rowsWord(dropped)} longer than max_length=${opts.maxLength} tokens (drop_long_rows)`);
   if (emptied) warnings.push(`dropped ${rowsWord(emptied)} with no trained token left after truncation to max_length=${opts.maxLength}; raise max_length`);
-  if (used === 0) {
+  if (used === 0 && !opts.allowEmpty) {
     throw new DatasetError(
       { file: c.read.file, line: null, unit, field: null, problem: `no usable rows (${c.total} in the file: ${issues.length} invalid, ${dropped + emptied} too long)` },
       'Fix the rows, or raise max_length.',
