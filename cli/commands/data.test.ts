@@ -96,7 +96,7 @@ describe('whetstone data', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/prompt\/completion \(SFT\), CSV/);
     // --offline: no request, and a model never downloaded is named with what to do.
-    const env = { ...process.env, WHETSTONE_CACHE: join(dir, 'empty-cache'), HF_ENDPOINT: 'http://127.0.0.1:9' };
+    const env: NodeJS.ProcessEnv = { ...process.env, WHETSTONE_CACHE: join(dir, 'empty-cache'), HF_ENDPOINT: 'http://127.0.0.1:9' };
     delete env.HF_HUB_OFFLINE;
     const off = spawnSync(process.execPath, ['--import', './cli/register.mjs', '--input-type=module', '-e', program, 'data', csv, '--skip_invalid_rows', '--model', 'tiny/none', '--offline'], { cwd: root, encoding: 'utf8', env });
     expect(off.status).toBe(1);
