@@ -64,7 +64,7 @@ export interface DetectedFormat {
 /** An SFT row in canonical form. `tools`: JSON tool schemas for the chat template (transformers' tools=). */
 export type SftRecord =
   | { kind: 'conversation'; messages: ChatMessage[]; tools?: unknown[] }
-  | { kind: 'prompt_completion'; prompt: string | ChatMessage[]; completion: string | ChatMessage[] }
+  | { kind: 'prompt_completion'; prompt: string | ChatMessage[]; completion: string | ChatMessage[]; tools?: unknown[] }
   | { kind: 'text'; text: string };
 
 /** A preference row: the prompt and two completions (all text, or all messages). */
@@ -118,7 +118,7 @@ export function detectFormat(rows: Record<string, unknown>[], method?: Method): 
     if (has('conversations')) return make('sharegpt', ['conversations'], EXTRA);
     const output = ['output', 'response'].find((c) => cols.has(c));
     if (has('instruction') && output) return make('alpaca', ['instruction', output], ['input', 'history', 'system']);
-    if (has('prompt', 'completion')) return make('prompt_completion', ['prompt', 'completion'], ['system']);
+    if (has('prompt', 'completion')) return make('prompt_completion', ['prompt', 'completion'], EXTRA);
     if (has('text')) return make('text', ['text']);
     return null;
   };

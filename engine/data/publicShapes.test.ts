@@ -2,6 +2,7 @@
 // fixtures/make_public_shapes.py, through inspectDataset and loadTrainingExamples.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MemorySource } from '../io/byteSource.ts';
 import { NodeFileSource } from '../io/byteSourceNode.ts';
 import { DatasetError, inspectDataset, loadTrainingExamples, type LoadOptions } from './dataset.ts';
 import { fixtureTokenizer, readJson } from './testing.ts';
@@ -86,6 +87,14 @@ describe('tool calls', () => {
     expect(msg).toMatch(/line 2: tools: the chat template ignores the tool schemas/);
     const skipped = await loadTrainingExamples(await file('sharegpt_tools.json'), chatml, { ...sft, skipInvalidRows: true }).catch((e: unknown) => e);
     expect((skipped as Error).message).toMatch(/no usable rows \(2 in the file: 2 invalid/);
+  });
+
+  it('conversational prompt/completion rows with a tool call are checked the same way', async () => {
+    const row = { prompt: [{ role: 'user', content: 'Weather?' }], completion: [{ role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: { city: 'Oslo' } } }] }] };
+    const src = () => new MemorySource('pc.jsonl', new TextEncoder().encode(JSON.stringify(row) + '\n'));
+    await expect(loadTrainingExamples(src(), chatml, sft)).rejects.toThrow(/pc\.jsonl line 1: tool_calls: the chat template drops tool calls \(message 1, assistant\)/);
+    const ok = await loadTrainingExamples(src(), qwen, sft);
+    expect(trained(qwen, ok.examples.rows[0] as Row)).toBe('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call><|im_end|>\n');
   });
 
   it('ShareGPT function_call / observation turns and a tools column render through a tool template', async () => {

@@ -30,7 +30,8 @@ export function toSftRecord(format: FormatId, row: Row): SftRecord {
       const prompt = promptWithSystem(row, textOrMessages(row, 'prompt'));
       const completion = textOrMessages(row, 'completion');
       if (Array.isArray(completion)) requireAssistant(completion, 'completion');
-      return { kind: 'prompt_completion', prompt, completion };
+      const tools = parseTools(row);
+      return tools ? { kind: 'prompt_completion', prompt, completion, tools } : { kind: 'prompt_completion', prompt, completion };
     }
     case 'text':
       return { kind: 'text', text: requireText(row, 'text') };

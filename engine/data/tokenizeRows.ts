@@ -38,7 +38,12 @@ export function tokenizeSft(tok: ChatTokenizer, rec: SftRecord, completionOnlyLo
     ex = tok.tokenizeConversation(rec.messages, options);
   } else {
     const [prompt, completion] = promptCompletion(tok, rec.prompt, rec.completion);
-    ex = tok.tokenizePromptCompletion(prompt, completion);
+    const options = rec.tools ? { tools: rec.tools } : {};
+    if (rec.tools || [prompt, completion].some((m) => Array.isArray(m) && hasToolCalls(m))) {
+      needTemplate(tok, 'tool schemas and tool calls');
+      checkToolsRendered(tok, [...(prompt as ChatMessage[]), ...(completion as ChatMessage[])], options);
+    }
+    ex = tok.tokenizePromptCompletion(prompt, completion, options);
   }
   if (!completionOnlyLoss) ex = { ids: ex.ids, trainMask: new Uint8Array(ex.ids.length).fill(1) };
   return ex;
