@@ -9,7 +9,7 @@ import { decodeCsvCells } from './csvCells.ts';
 import { renameHint } from './formatHints.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, unsupportedFormat, type FormatId, type Method, type PreferenceRecord, type SftRecord } from './formats.ts';
 import { readDatasetFile, type FileFormat, type ReadResult } from './readers.ts';
-import { toPreferenceRecord, toSftRecord } from './records.ts';
+import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { ChatTemplateError } from './chatTemplate.ts';
 import { fitPair, fitSft, joinPair, tokenizePair, tokenizeSft } from './tokenizeRows.ts';
@@ -39,6 +39,8 @@ export interface DatasetInspection {
   previewLines: number[];
   /** Column names seen in the first rows. */
   columns: string[];
+  /** The first valid row's last user turn (its prompt as text), e.g. for sample generations; null for text rows. */
+  samplePrompt: string | null;
 }
 
 export interface LoadOptions {
@@ -171,7 +173,17 @@ export async function inspectDataset(src: ByteSource, opts: { method?: Method } 
     preview: first.map((r) => r.data),
     previewLines: first.map((r) => r.line),
     columns: [...new Set(c.read.rows.slice(0, 100).flatMap((r) => Object.keys(r.data)))],
+    samplePrompt: c.records.length ? samplePrompt(c.records[0].rec) : null,
   };
+}
+
+/** A record's last user turn before the first answer: the prompt a sample generation would answer. */
+export function samplePrompt(rec: SftRecord | PreferenceRecord): string | null {
+  const prompt = 'kind' in rec ? (rec.kind === 'text' ? null : rec.kind === 'conversation' ? rec.messages.slice(0, rec.messages.findIndex((m) => m.role === 'assistant')) : rec.prompt) : rec.prompt;
+  if (prompt === null) return null;
+  const turns = typeof prompt === 'string' ? (hhToMessages(prompt) ?? [{ role: 'user', content: prompt }]) : prompt;
+  const user = turns.filter((m) => m.role === 'user').at(-1);
+  return user && user.content.trim() ? user.content.trim() : null;
 }
 
 /** Reads, validates, converts and tokenizes a dataset into training rows. */

@@ -53,6 +53,18 @@ describe('public file shapes', () => {
     expect([trained(chatml, pair.chosen), trained(chatml, pair.rejected)]).toEqual(['1, 2, 3.<|im_end|>\n', 'No.<|im_end|>\n']);
   });
 
+  it('samplePrompt: the first valid row\'s user turn, whatever the format', async () => {
+    const prompts: [string, string][] = [
+      ['alpaca_listy.csv', 'Name a primary colour.'],
+      ['hh.jsonl.gz', 'What is the capital of France?'],
+      ['llamafactory_dpo.json', 'Name a planet.'],
+      ['content_parts_value.jsonl', 'Describe rain.'],
+      ['chosen_messages.jsonl', '2+2?'],
+      ['sharegpt_tools.json', 'Weather in Paris?'],
+    ];
+    for (const [name, prompt] of prompts) expect((await inspectDataset(await file(name))).samplePrompt, name).toBe(prompt);
+  });
+
   it('content parts with `value`, chosen_messages/rejected_messages, Alpaca with `response`', async () => {
     const parts = await loadTrainingExamples(await file('content_parts_value.jsonl'), chatml, sft);
     expect(chatml.decode((parts.examples.rows[0] as Row).ids)).toContain('<|im_start|>user\nDescribe rain.<|im_end|>');
