@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { openCheckpoint } from '../../engine/io/checkpoint.ts';
 import { writeMergedExport } from '../../engine/lora/exportNode.ts';
 import { quantizeCheckpoint } from '../../engine/quant/quantizeCheckpoint.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter } from '../progress.ts';
 
 export interface QuantizeFlags {
@@ -34,6 +34,7 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--bnb_4bit_use_double_quant', 'also quantize the per-block scales (0.516 instead of 0.563 bytes per weight)', false)
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print one JSON line last (and no progress)')
     .addHelpText(
       'after',
