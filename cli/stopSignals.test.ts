@@ -21,6 +21,7 @@ if (process.env.SLOW_SAVE) clearInterval(timer), setTimeout(() => {}, 60_000);
 
 async function run(signals: NodeJS.Signals[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   let out = '';
   await new Promise<void>((resolve) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -32,8 +33,7 @@ async function run(signals: NodeJS.Signals[], env: Record<string, string> = {}):
     child.kill(s);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  return { code, out };
+  return { code: await exited, out };
 }
 
 describe('watchStopSignals', () => {
