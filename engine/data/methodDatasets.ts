@@ -10,6 +10,7 @@ import type { ByteSource } from '../io/byteSource.ts';
 import type { TokenizedRow } from '../train/examples.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { readAndConvert, readDatasetRows, tokenStats, type LoadStats } from './dataset.ts';
+import type { ReadResult } from './readers.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, type PreferenceRecord } from './formats.ts';
 import { toPreferenceRecord } from './records.ts';
 import { rewardPairFits, tokenizeRewardPair } from './rewardRows.ts';
@@ -46,43 +47,41 @@ interface Loaded<T> {
   warnings: string[];
 }
 
-/** KTO rows from an unpaired file, or from a preference-pair file unpaired the way TRL does it. */
-export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatTokenizer, opts: MethodLoadOptions): Promise<Loaded<UnpairedExample> & { desirable: number; undesirable: number }> {
+/**
+ * The unpaired records of a file (TRL's prompt/completion/label rows, or preference pairs unpaired
+ * the way TRL does it), with one issue per invalid row; no tokenizer needed.
+ */
+export async function readUnpairedRecords(src: ByteSource): Promise<{ read: ReadResult; total: number; records: { rec: UnpairedRecord; line: number }[]; issues: DatasetIssue[]; format: string }> {
   const { read, total } = await readDatasetRows(src);
   const datas = read.rows.map((r) => r.data);
   const issues: DatasetIssue[] = [...read.issues];
-  const issue = (line: number, e: RowProblem | ChatTemplateError) => issues.push({ file: read.file, line, unit: read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
-  let records: { rec: UnpairedRecord; line: number }[] = [];
-  let format: string = UNPAIRED_FORMAT.name;
-  if (isUnpairedData(datas)) {
-    for (const row of read.rows) {
+  const issue = (line: number, e: RowProblem) => issues.push({ file: read.file, line, unit: read.unit, field: e.field, problem: e.message });
+  const convert = <T>(fn: (row: Record<string, unknown>) => T): { rec: T; line: number }[] =>
+    read.rows.flatMap((row) => {
       try {
-        records.push({ rec: toUnpairedRecord(row.data), line: row.line });
+        return [{ rec: fn(row.data), line: row.line }];
       } catch (e) {
         if (!(e instanceof RowProblem)) throw e;
         issue(row.line, e);
+        return [];
       }
-    }
-  } else {
-    const pairFormat = detectFormat(datas, 'dpo');
-    if (!pairFormat || pairFormat.method !== 'dpo') {
-      throw new DatasetError(
-        { file: read.file, line: null, unit: read.unit, field: null, problem: `KTO needs unpaired rows (prompt, completion, label true/false) or preference pairs${pairFormat ? `, not ${pairFormat.name} rows` : ''}` },
-        `Give each row a prompt, a completion and a label (true for a good completion, false for a bad one), or use prompt/chosen/rejected pairs. ${FORMAT_HELP}`,
-      );
-    }
-    const pairs: { rec: PreferenceRecord; line: number }[] = [];
-    for (const row of read.rows) {
-      try {
-        pairs.push({ rec: toPreferenceRecord(pairFormat.id, row.data), line: row.line });
-      } catch (e) {
-        if (!(e instanceof RowProblem)) throw e;
-        issue(row.line, e);
-      }
-    }
-    records = unpairPreferences(pairs);
-    format = `${FORMAT_NAMES[pairFormat.id]}, unpaired (chosen -> true, rejected -> false)`;
+    });
+  if (isUnpairedData(datas)) return { read, total, records: convert(toUnpairedRecord), issues, format: UNPAIRED_FORMAT.name };
+  const pairFormat = detectFormat(datas, 'dpo');
+  if (!pairFormat || pairFormat.method !== 'dpo') {
+    throw new DatasetError(
+      { file: read.file, line: null, unit: read.unit, field: null, problem: `KTO needs unpaired rows (prompt, completion, label true/false) or preference pairs${pairFormat ? `, not ${pairFormat.name} rows` : ''}` },
+      `Give each row a prompt, a completion and a label (true for a good completion, false for a bad one), or use prompt/chosen/rejected pairs. ${FORMAT_HELP}`,
+    );
   }
+  const records = unpairPreferences(convert((row) => toPreferenceRecord(pairFormat.id, row)));
+  return { read, total, records, issues, format: `${FORMAT_NAMES[pairFormat.id]}, unpaired (chosen -> true, rejected -> false)` };
+}
+
+/** KTO rows from an unpaired file, or from a preference-pair file unpaired the way TRL does it. */
+export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatTokenizer, opts: MethodLoadOptions): Promise<Loaded<UnpairedExample> & { desirable: number; undesirable: number }> {
+  const { read, total, records, issues, format } = await readUnpairedRecords(src);
+  const issue = (line: number, e: RowProblem | ChatTemplateError) => issues.push({ file: read.file, line, unit: read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
   const examples: UnpairedExample[] = [];
   const lengths: number[] = [];
   let truncated = 0;
