@@ -36,7 +36,7 @@ const cfg = (name: string, methods?: readonly TrlMethod[]): TrlTarget => (method
 
 /** Whetstone recipe key -> TRL / PEFT name. */
 export const TRL_NAMES = {
-  method: { to: 'project', how: 'picks the trainer and config classes (TRL_TRAINERS)' },
+  method: { to: 'project', how: 'picks the trainer and config classes' },
   learning_rate: cfg('learning_rate'),
   lr_scheduler_type: cfg('lr_scheduler_type'),
   warmup_steps: cfg('warmup_steps'),
@@ -87,14 +87,14 @@ export type TrlRecipeKey = keyof typeof TRL_NAMES;
 export const TRL_FIXED: { name: string; owner: 'config' | 'lora'; methods?: readonly TrlMethod[]; why: string }[] = [
   { name: 'output_dir', owner: 'config', why: 'where checkpoints and the adapter go' },
   { name: 'eval_strategy', owner: 'config', why: '"steps" when eval_steps is set' },
-  { name: 'per_device_eval_batch_size', owner: 'config', why: 'the same as per_device_train_batch_size (Whetstone evaluates in training-size batches)' },
+  { name: 'per_device_eval_batch_size', owner: 'config', why: 'per_device_train_batch_size, as Whetstone evaluates in training-size batches' },
   { name: 'save_strategy', owner: 'config', why: '"steps", every save_steps' },
   { name: 'logging_strategy', owner: 'config', why: '"steps", every logging_steps' },
   { name: 'report_to', owner: 'config', why: '"none": metrics go to the console and trainer_state.json' },
-  { name: 'bf16', owner: 'config', why: 'mixed precision on the cluster (Whetstone computes in f32)' },
+  { name: 'bf16', owner: 'config', why: 'mixed precision on the cluster; Whetstone computes in f32' },
   { name: 'loss_type', owner: 'config', methods: ['simpo', 'kto'], why: 'SimPO is CPO with loss_type "simpo"; KTO uses loss_type "kto"' },
   { name: 'max_prompt_length', owner: 'config', methods: ['dpo', 'orpo', 'simpo', 'kto'], why: 'max_length // 2, the closest TRL setting to how Whetstone truncates prompts' },
-  { name: 'assistant_only_loss', owner: 'config', methods: ['sft'], why: 'completion_only_loss for conversation rows (TRL needs a chat template with {% generation %} tags for it)' },
+  { name: 'assistant_only_loss', owner: 'config', methods: ['sft'], why: 'completion_only_loss for multi-turn conversation rows; TRL needs a chat template with {% generation %} tags for it' },
   { name: 'task_type', owner: 'lora', why: '"CAUSAL_LM", or "SEQ_CLS" for a reward model' },
   { name: 'bias', owner: 'lora', why: '"none", as Whetstone trains only A and B' },
 ];
