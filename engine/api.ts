@@ -26,7 +26,7 @@ import { DeviceSession, type AcquireFn } from './api/session.ts';
 import { TrainControl } from './api/trainControl.ts';
 import { train } from './api/training.ts';
 import type { ApiError, DeviceReport, ProgressCallback } from './api/types.ts';
-import { resolveRecipe } from './train/recipe.ts';
+import { resolveRecipe } from './recipe/schema.ts';
 
 /** In a browser or worker: WebGPU from `navigator.gpu` (undefined where there is none). */
 const acquireBrowserDevice: AcquireFn = () => acquireDevice((globalThis.navigator as Navigator | undefined)?.gpu);

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
-import { WhetstoneError } from '../../engine/gpu/errors.ts';
+import { WhetstoneError } from '../../engine/errors.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openCheckpoint } from '../../engine/io/checkpoint.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';

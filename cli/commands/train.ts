@@ -13,7 +13,7 @@ import { decodeCheckpoint } from '../../engine/train/checkpointState.ts';
 import { RecipeError, loraConfigFromRecipe, resolveRecipe, type Recipe } from '../../engine/train/recipe.ts';
 import { readCheckpointFolder, FolderRunStore } from '../../engine/train/runStoreNode.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
-import type { TrainingExamples } from '../../engine/train/examples.ts';
+import type { TrainingExamples } from '../../engine/data/examples.ts';
 import { splitEval } from '../../engine/train/evalSplit.ts';
 import { openGpu } from '../gpu.ts';
 import { openModelFiles } from '../modelSource.ts';

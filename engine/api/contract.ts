@@ -2,6 +2,7 @@
 // EngineApi (engine/api.ts, in the worker) implements these methods; the page calls them through
 // app/engineClient.ts. Every argument and result is structured-clone data; callbacks are
 // Comlink.proxy functions; errors arrive as ApiError ({name, message, hint, details}).
+import type { Method } from '../recipe/methods.ts';
 import type { ProgressCallback } from './types.ts';
 
 /** Where a model comes from. `demo` is the tiny model shipped in public/models/demo (offline). */
@@ -24,7 +25,7 @@ export interface ModelInfo {
   weightBytes: number; // bytes of weights on the GPU
 }
 
-export type Method = 'sft' | 'dpo';
+export type { Method };
 
 export interface DatasetIssueReport {
   line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet)

@@ -3,8 +3,8 @@
 // through the chat template token by token (trained or not), and token statistics.
 import { formatIssue, inspectDataset, loadTrainingExamples, maskPreview, type DatasetIssue } from '../data/dataset.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
-import type { TokenizedRow } from '../train/examples.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import type { TokenizedRow } from '../data/examples.ts';
+import { WhetstoneError } from '../errors.ts';
 import { MemorySource } from '../io/byteSource.ts';
 import type { DatasetIssueReport, DatasetReport, Method } from './contract.ts';
 

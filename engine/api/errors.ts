@@ -1,6 +1,6 @@
 // Turns anything thrown inside the engine into a plain, cloneable ApiError so it reaches the
 // page intact (a thrown Error loses its class and `hint` across postMessage).
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { isApiError, type ApiError } from './types.ts';
 
 export function toApiError(e: unknown): ApiError {

@@ -9,7 +9,7 @@
 // from those (memoryBudget), and the largest activation (the (rows·T, I) MLP tensors, bound whole)
 // against the binding limit.
 import type { GpuCaps } from '../gpu/device.ts';
-import { formatBytes } from '../gpu/errors.ts';
+import { formatBytes } from '../errors.ts';
 import { moduleShape } from '../lora/adapter.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import type { LlamaModel } from '../model/model.ts';

@@ -2,7 +2,7 @@
 // files it came from, so that after a lost device it can be put back on the new one without the
 // page noticing), the last PEFT adapter used for generation, and the training run in progress.
 import { GpuContext } from '../gpu/context.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import type { FileSet } from '../io/fileSet.ts';
 import { loadModel, type LoadedModel } from '../model/loadModel.ts';
 import { destroyWeights } from '../model/weights.ts';

@@ -3,7 +3,7 @@
 // and the errors the studio explains (GpuOutOfMemory, GpuDeviceLost).
 import type { ApiError } from './types.ts';
 import type { MemoryEstimate, TrainCallbacks } from './contract.ts';
-import { formatBytes } from '../gpu/errors.ts';
+import { formatBytes } from '../errors.ts';
 import type { Recipe } from '../train/recipe.ts';
 import type { FileMap, RunStore } from '../train/runStore.ts';
 

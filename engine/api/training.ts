@@ -15,7 +15,7 @@ import { loadAdapter } from '../model/loadModel.ts';
 import { LlamaModel } from '../model/model.ts';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpointState.ts';
 import { splitEval } from '../train/evalSplit.ts';
-import type { TrainingExamples } from '../train/examples.ts';
+import type { TrainingExamples } from '../data/examples.ts';
 import { loraConfigFromRecipe, resolveRecipe, type Recipe } from '../train/recipe.ts';
 import { Trainer } from '../train/trainer.ts';
 import { bytesOf, promptIds, streamAnswer } from './chat.ts';

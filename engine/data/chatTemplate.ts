@@ -9,7 +9,7 @@
 // be slow in other ways (deep macro recursion, huge string products): untrusted templates
 // should render inside the engine worker, which the caller can terminate on a time limit.
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 export class ChatTemplateError extends WhetstoneError {
   constructor(message: string, hint = 'Check the chat template (tokenizer_config.json `chat_template`) or pick another one.') {

@@ -13,8 +13,9 @@ import {
   sameMessages,
   textOrMessages,
 } from './validate.ts';
+import type { Method } from '../recipe/methods.ts';
 
-export type Method = 'sft' | 'dpo';
+export type { Method };
 
 export type FormatId = 'messages' | 'sharegpt' | 'alpaca' | 'prompt_completion' | 'text' | 'preference' | 'hh' | 'ultrafeedback';
 

@@ -1,15 +1,6 @@
-// Typed errors that reach the user. Each says what went wrong and what to do about it;
-// the CLI and the studio print `message` (and `hint`) and never a stack trace.
-
-export class WhetstoneError extends Error {
-  /** What the user can do about it, in one sentence. */
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.name = new.target.name;
-    this.hint = hint;
-  }
-}
+// The GPU's typed errors (WhetstoneError subclasses, engine/errors.ts): no WebGPU, out of memory,
+// a lost device, a command the GPU rejected.
+import { formatBytes, WhetstoneError } from '../errors.ts';
 
 export class WebGpuUnavailable extends WhetstoneError {
   constructor(detail: string, hint: string) {
@@ -45,16 +36,4 @@ export class GpuValidationError extends WhetstoneError {
   constructor(what: string, message: string) {
     super(`GPU rejected ${what}: ${message}`, 'This is a bug in Whetstone; please report it with the message above.');
   }
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }

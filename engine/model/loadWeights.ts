@@ -10,7 +10,7 @@ import { DTYPE_SIZE, bytesToF32, f32ToF16, isFloatDtype } from '../io/dtype.ts';
 import { CheckpointError } from '../io/errors.ts';
 import type { ModelSpec } from './config.ts';
 import { LORA_MODULES, modulePath, type LayerWeights, type Linear, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
 
 export interface LoadProgress {
   tensor: string;

@@ -6,6 +6,7 @@ import { CheckpointError } from '../io/errors.ts';
 import { MemorySource } from '../io/byteSource.ts';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
+import type { Method } from '../recipe/methods.ts';
 import { OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE, readTextFile, textFile, type FileMap } from './runStore.ts';
 
 export interface TrainerState {
@@ -15,7 +16,7 @@ export interface TrainerState {
   micro_batch: number;
   optimizer_t: number;
   total_steps: number;
-  method: 'sft' | 'dpo';
+  method: Method;
   log_history: Record<string, number>[];
 }
 

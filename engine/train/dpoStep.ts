@@ -3,7 +3,8 @@
 // per pair and cached (uploaded from the cache on later epochs). The policy pass, the DPO loss and
 // its gradient, and the backward are all recorded without a readback.
 import type { GpuContext } from '../gpu/context.ts';
-import { IGNORE_INDEX, type GpuBatch } from '../model/batch.ts';
+import type { GpuBatch } from '../model/batch.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 import type { LlamaModel } from '../model/model.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import { dpoLoss, type DpoLossType } from '../ops/dpoLoss.ts';

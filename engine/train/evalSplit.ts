@@ -1,6 +1,6 @@
 // Holds out a seeded fraction of the training rows for evaluation (at least one row each side).
 import { epochOrder } from './batching.ts';
-import type { TrainingExamples } from './examples.ts';
+import type { TrainingExamples } from '../data/examples.ts';
 
 export function splitEval(set: TrainingExamples, fraction: number, seed: number): [TrainingExamples, TrainingExamples] {
   const n = set.rows.length;

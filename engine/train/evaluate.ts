@@ -6,7 +6,7 @@ import type { LlamaModel } from '../model/model.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import { dpoBatch, sftBatch } from './batching.ts';
 import { dpoStepMetrics, recordDpoMicroStep, type DpoHyper, type DpoMetrics, type ReferenceCache } from './dpoStep.ts';
-import type { PreferenceExample, SftExample } from './examples.ts';
+import type { PreferenceExample, SftExample } from '../data/examples.ts';
 import { StepReport } from './report.ts';
 
 export interface SftEval {
