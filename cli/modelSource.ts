@@ -15,12 +15,13 @@ export interface ModelSourceOptions {
   quiet?: boolean;
 }
 
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+const HUB_ID = /^[\w-][\w.-]*\/[\w-][\w.-]*$/;
 
 export async function openModelFiles(model: string, opts: ModelSourceOptions = {}): Promise<FileSet> {
   if (existsSync(model)) return openNodeFolder(model);
+  // "org/name" is a hub id; anything else (./x, /x, a/b/c, x) is a path that does not exist.
   if (!HUB_ID.test(model)) {
-    throw new CheckpointError(model, 'is neither a folder nor a hub id', 'Pass a local model folder or a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct.');
+    throw new CheckpointError('', `no such folder: ${model}`, 'Pass a local model folder or a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct.');
   }
   const reporter = createReporter();
   const { files } = await downloadFromHub({

@@ -18,11 +18,11 @@ import type { DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, 
 import { datasetReport } from './api/datasetReport.ts';
 import { reportErrors, toApiError } from './api/errors.ts';
 import { exportMerged } from './api/exportMerged.ts';
-import { estimateTrainingMemory } from './api/memory.ts';
+import { estimateTrainingMemory } from './session/memory.ts';
 import { loadModelFromSource } from './api/modelSource.ts';
 import { probe } from './api/probe.ts';
 import { EngineRuntime, type EngineOptions } from './api/runtime.ts';
-import { DeviceSession, type AcquireFn } from './api/session.ts';
+import { DeviceSession, type AcquireFn } from './api/deviceSession.ts';
 import { TrainControl } from './api/trainControl.ts';
 import { train } from './api/training.ts';
 import type { ApiError, DeviceReport, ProgressCallback } from './api/types.ts';

@@ -17,7 +17,7 @@ import {
   putDataset,
   type RunRecord,
 } from '../persistence/index.ts';
-import { defaultRecipe, parseRecipeJson, recipeJson } from '../recipe.ts';
+import { parseRecipeJson, recipeJson } from '../recipe.ts';
 import type { DatasetFile } from './createDatasetSlice.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
@@ -256,7 +256,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
       const file = { name: stored.name, data: stored.data };
       await get().setDatasetFile(file);
       try {
-        get().replaceRecipe(parseRecipeJson(JSON.stringify(run.recipe), defaultRecipe('demo', method)));
+        get().replaceRecipe(parseRecipeJson(JSON.stringify(run.recipe)));
       } catch {
         // The run record's recipe is what trains; the panel keeps its defaults.
       }

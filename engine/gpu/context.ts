@@ -1,8 +1,7 @@
 // GpuContext: the one object every op launcher takes. It records dispatches into a single
 // command encoder (one compute pass until a copy needs to interrupt it), packs every dispatch's
 // uniform parameters into a shared arena, and submits only on `flush()` or a readback — so a whole
-// training step is a handful of command buffers (FIELD.md: "encode a whole step into few command
-// buffers, read back once per step").
+// training step is a handful of command buffers and one readback.
 import type { GpuCaps } from './device.ts';
 import { BufferPool, readBytes, upload } from './buffers.ts';
 import { GpuValidationError } from './errors.ts';

@@ -7,9 +7,9 @@ import { missingFile, type FileSet } from './fileSet.ts';
 
 export async function openNodeFolder(dir: string): Promise<FileSet> {
   const st = await stat(dir).catch(() => null);
-  if (!st || !st.isDirectory()) {
-    throw new CheckpointError(dir, 'is not a folder', 'Pass the folder that holds config.json and the .safetensors files.');
-  }
+  const hint = 'Pass the folder itself: a model folder holds config.json and .safetensors files, an adapter folder adapter_config.json and adapter_model.safetensors.';
+  if (!st) throw new CheckpointError('', `no such folder: ${dir}`, hint);
+  if (!st.isDirectory()) throw new CheckpointError(dir, 'is a file, not a folder', hint);
   const sizes = new Map<string, number>();
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   for (const e of entries) {

@@ -25,15 +25,20 @@ export function parseRecipeFile(text: string): Recipe {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** One `whetstone train` flag: `--name` and its value (null for a boolean flag that is true). */
+export interface RecipeFlag {
+  flag: string;
+  value: string | null;
+}
+
 /** `whetstone train` flags for this recipe: --method, then every key its method reads that differs from the CLI's default. */
-export function recipeFlags(recipe: Recipe): string[] {
+export function recipeFlags(recipe: Recipe): RecipeFlag[] {
   const defaults = recipeDefaults(recipe.method);
-  const flags = ['--method', recipe.method];
+  const flags: RecipeFlag[] = [{ flag: '--method', value: recipe.method }];
   for (const key of RECIPE_KEYS) {
     const v = recipe[key];
     if (key === 'method' || !usedBy(key, recipe.method) || same(v, defaults[key]) || v === null || v === undefined) continue;
-    if (v === true) flags.push(`--${key}`);
-    else flags.push(`--${key}`, Array.isArray(v) ? v.join(',') : String(v));
+    flags.push({ flag: `--${key}`, value: v === true ? null : Array.isArray(v) ? v.join(',') : String(v) });
   }
   return flags;
 }

@@ -33,7 +33,10 @@ export type RecipeGroup = keyof typeof RECIPE_GROUPS;
 
 /** How the studio's Recipe form shows a key. */
 export interface FormMeta {
-  /** The control's label: its accessible name (the e2e tests find fields by it). */
+  /**
+   * The control's label: its accessible name (the e2e tests find fields by it, some by substring:
+   * no other label may contain "Beta" or "Method").
+   */
   label: string;
   /** Under "More options" instead of in the main form. */
   advanced?: boolean;
@@ -65,7 +68,7 @@ export const RECIPE_FIELDS = {
   learning_rate: field(z.number().positive().optional(), {
     group: 'training',
     help: `peak learning rate (default: ${METHODS.map((m) => `${METHOD_INFO[m].learningRate} for ${m.toUpperCase()}`).join(', ')})`,
-    form: { label: 'Learning rate', min: 0 },
+    form: { label: 'Learning rate' },
   }),
   lr_scheduler_type: field(z.enum(LR_SCHEDULER_TYPES).default('linear'), { group: 'training', help: 'learning-rate schedule', form: { label: 'Schedule' } }),
   warmup_steps: field(z.number().int().min(0).default(0), { group: 'training', help: 'linear warmup steps', form: { label: 'Warmup steps', advanced: true } }),
@@ -77,9 +80,9 @@ export const RECIPE_FIELDS = {
   weight_decay: field(z.number().min(0).default(0), { group: 'optimizer', help: 'AdamW decoupled weight decay', form: { label: 'Weight decay', advanced: true } }),
   max_grad_norm: field(z.number().min(0).default(1), { group: 'optimizer', help: 'clip the global gradient norm (0 disables)', form: { label: 'Max grad norm', advanced: true } }),
   optim: field(z.enum(OPTIMIZERS).default('adamw_torch'), { group: 'optimizer', help: 'optimizer', form: { label: 'Optimizer', advanced: true } }),
-  adam_beta1: field(z.number().min(0).max(1).default(0.9), { group: 'optimizer', help: 'AdamW beta1', form: { label: 'Adam beta1', advanced: true } }),
-  adam_beta2: field(z.number().min(0).max(1).default(0.999), { group: 'optimizer', help: 'AdamW beta2', form: { label: 'Adam beta2', advanced: true } }),
-  adam_epsilon: field(z.number().positive().default(1e-8), { group: 'optimizer', help: 'AdamW epsilon', form: { label: 'Adam epsilon', advanced: true } }),
+  adam_beta1: field(z.number().min(0).max(1).default(0.9), { group: 'optimizer', help: 'AdamW beta1', form: { label: 'Adam β1', advanced: true } }),
+  adam_beta2: field(z.number().min(0).max(1).default(0.999), { group: 'optimizer', help: 'AdamW beta2', form: { label: 'Adam β2', advanced: true } }),
+  adam_epsilon: field(z.number().positive().default(1e-8), { group: 'optimizer', help: 'AdamW epsilon', form: { label: 'Adam ε', advanced: true } }),
   per_device_train_batch_size: field(z.number().int().positive().default(4), {
     group: 'training',
     help: `examples (${METHODS.map((m) => `${m.toUpperCase()} ${METHOD_INFO[m].unit[1]}`).join(', ')}) per micro-batch`,
@@ -94,11 +97,11 @@ export const RECIPE_FIELDS = {
   num_train_epochs: field(z.number().positive().default(3), {
     group: 'training',
     help: 'passes over the data (when max_steps is -1)',
-    form: { label: 'Epochs', min: 0.01 },
+    form: { label: 'Epochs' },
   }),
   seed: field(z.number().int().default(42), { group: 'training', help: 'seed for the adapter init, data order and dropout', form: { label: 'Seed', advanced: true } }),
   lora_r: field(z.number().int().positive().default(8), { group: 'lora', help: 'LoRA rank', form: { label: 'LoRA r' } }),
-  lora_alpha: field(z.number().positive().default(16), { group: 'lora', help: 'LoRA alpha; scale = alpha / r', form: { label: 'LoRA alpha', min: 0 } }),
+  lora_alpha: field(z.number().positive().default(16), { group: 'lora', help: 'LoRA alpha; scale = alpha / r', form: { label: 'LoRA alpha' } }),
   lora_dropout: field(z.number().min(0).max(0.99).default(0.05), { group: 'lora', help: 'dropout on the LoRA input', form: { label: 'LoRA dropout' } }),
   lora_target_modules: field(z.array(z.enum(LORA_MODULES)).nonempty().default([...LORA_MODULES]), {
     group: 'lora',
@@ -140,7 +143,7 @@ export const RECIPE_FIELDS = {
     help: 'pack short rows into max_length sequences (no cross-row attention)',
     form: { label: 'Packing', advanced: true },
   }),
-  beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta', min: 0 } }),
+  beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta' } }),
   loss_type: field(z.enum(DPO_LOSS_TYPES).default('sigmoid'), { group: 'method', methods: ['dpo'], help: 'DPO loss', form: { label: 'Loss type' } }),
   label_smoothing: field(z.number().min(0).max(0.49).default(0), {
     group: 'method',
@@ -167,7 +170,7 @@ export function usedBy(key: RecipeKey, method: Method): boolean {
 
 /** What kind of value a key holds, read off its zod type (CLI parsing, form controls). */
 export type FieldKind =
-  | { kind: 'number'; integer: boolean; min: number | null; max: number | null; nullable: boolean }
+  | { kind: 'number'; integer: boolean; min: number | null; minExclusive: boolean; max: number | null; nullable: boolean }
   | { kind: 'boolean' }
   | { kind: 'choice'; options: readonly string[] }
   | { kind: 'list'; options: readonly string[] };
@@ -183,8 +186,10 @@ export function fieldKind(key: RecipeKey): FieldKind {
     } else break;
   }
   if (s instanceof z.ZodNumber) {
-    const finite = (v: number | null | undefined) => (v !== null && v !== undefined && Number.isFinite(v) && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : null);
-    return { kind: 'number', integer: Boolean(s.isInt), min: finite(s.minValue), max: finite(s.maxValue), nullable };
+    const json = z.toJSONSchema(s) as { type: string; minimum?: number; exclusiveMinimum?: number; maximum?: number };
+    const bound = (v: number | undefined) => (v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : null);
+    const min = bound(json.minimum ?? json.exclusiveMinimum);
+    return { kind: 'number', integer: json.type === 'integer', min, minExclusive: min !== null && json.minimum === undefined, max: bound(json.maximum), nullable };
   }
   if (s instanceof z.ZodBoolean) return { kind: 'boolean' };
   if (s instanceof z.ZodEnum) return { kind: 'choice', options: s.options as string[] };

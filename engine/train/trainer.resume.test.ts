@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/testing.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import { decodeCheckpoint } from './checkpointState.ts';
-import { evaluateSft } from './evaluate.ts';
+import { evaluateSft } from './objectives/sft.ts';
 import type { TrainingExamples } from '../data/examples.ts';
 import type { RecipeInput } from '../recipe/schema.ts';
 import { OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE, type RunStore } from './runStore.ts';
