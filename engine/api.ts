@@ -1,10 +1,13 @@
-// EngineApi: everything the studio (and the CLI) can ask of the engine. In the browser it runs
-// inside workers/engine.worker.ts (Comlink.expose) and the page reaches it only through
+// EngineApi: everything the studio can ask of the engine. In the browser it runs inside
+// workers/engine.worker.ts (Comlink.expose) and the page reaches it only through
 // app/engineClient.ts (Comlink.wrap). In Node: `new EngineApi(() => acquireNodeDevice())`.
+// What a run, an evaluation or a chat needs is assembled in engine/session/, which the CLI uses
+// too; engine/api/ holds only the worker's side (requests, page callbacks, pause/stop, errors).
 //
 // Pattern for new methods (loadModel, inspectDataset, train, generate, export, ...):
-//   - put the work in a small module under engine/api/ (or the engine folder it belongs to),
-//     taking `this.session` for the GPU device and plain serialisable arguments;
+//   - put the work in engine/session/ (or the engine folder it belongs to) so the CLI can use it,
+//     and the worker's side in a small module under engine/api/, taking `this.session` for the
+//     GPU device and plain serialisable arguments;
 //   - add a one-line method here that delegates inside `reportErrors(...)`, so failures reach the
 //     page as plain `ApiError` objects ({ name, message, hint });
 //   - arguments and results are structured-clone data (types in engine/api/types.ts); long calls
