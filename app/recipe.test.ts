@@ -25,6 +25,11 @@ describe('studio recipe', () => {
     expect(defaultRecipe('demo', 'sft')).toMatchObject({ learning_rate: 1e-2, max_length: 128, max_steps: 30, lora_dropout: 0 });
     expect(defaultRecipe('demo', 'dpo').learning_rate).toBe(5e-3);
     expect(defaultRecipe('small', 'dpo').learning_rate).toBe(recipeDefaults('dpo').learning_rate);
+    // A method's own defaults (METHOD_INFO.defaults) apply where the input leaves the key out.
+    expect(recipeDefaults('sft').learning_rate).toBe(2e-4);
+    expect(recipeDefaults('dpo').learning_rate).toBe(5e-6);
+    expect(resolveRecipe({ method: 'dpo', learning_rate: 1e-3 }).learning_rate).toBe(1e-3);
+    expect(() => resolveRecipe({ method: 'nope' })).toThrow(/method/);
     for (const size of ['demo', 'small', 'medium'] as const) {
       const listed = Object.keys(SIZE_DEFAULTS[size]).sort();
       for (const method of METHODS) {

@@ -3,7 +3,7 @@
 // model's size. The recipe file and the equivalent command are derived from the same description.
 import type { ModelInfo } from '../engine/api/contract.ts';
 import { parseRecipeFile, recipeFile, recipeFlags } from '../engine/recipe/command.ts';
-import { METHOD_INFO, type Method } from '../engine/recipe/methods.ts';
+import type { Method } from '../engine/recipe/methods.ts';
 import { recipeDefaults, resolveRecipe, type Recipe } from '../engine/recipe/schema.ts';
 
 /** Every recipe key, resolved (the same object `whetstone train` resolves its flags to). */
@@ -29,7 +29,7 @@ export const SIZE_DEFAULTS: Record<SizeClass, Overlay> = {
 };
 
 export function defaultLearningRate(size: SizeClass, method: Method): number {
-  return SIZE_DEFAULTS[size].learning_rate?.[method] ?? METHOD_INFO[method].learningRate;
+  return SIZE_DEFAULTS[size].learning_rate?.[method] ?? recipeDefaults(method).learning_rate;
 }
 
 /** The CLI's defaults for `method` with the size overlay on top. */

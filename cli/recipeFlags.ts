@@ -2,7 +2,8 @@
 // with TRL/transformers' names, help and defaults taken from it. Commander gets no defaults here,
 // so we can tell flags the user gave from values a --config recipe file sets (flags win).
 import type { Command } from 'commander';
-import { fieldKind, RECIPE_FIELDS, RECIPE_KEYS, type FieldMeta, type RecipeKey } from '../engine/recipe/fields.ts';
+import { fieldKind, RECIPE_FIELDS, RECIPE_KEYS, usedBy, type FieldMeta, type RecipeKey } from '../engine/recipe/fields.ts';
+import { METHODS } from '../engine/recipe/methods.ts';
 import { recipeDefaults } from '../engine/recipe/schema.ts';
 import { bool, list, num } from './parse.ts';
 
@@ -13,10 +14,13 @@ export function flagHelp(key: RecipeKey): string {
   const parts = [f.help];
   if (kind.kind === 'choice') parts.push(`(${kind.options.join(' | ')})`);
   if (kind.kind === 'list') parts.push(`(comma-separated: ${kind.options.join(',')})`);
-  const d = recipeDefaults(f.methods?.[0] ?? 'sft')[key];
-  if (key !== 'learning_rate' && d !== null && d !== undefined) {
-    const all = kind.kind === 'list' && Array.isArray(d) && d.length === kind.options.length;
-    parts.push(`(default ${all ? 'all' : Array.isArray(d) ? d.join(',') : String(d)})`);
+  // The default of the first method that reads the key, and where other methods differ (DPO's learning rate).
+  const readers = METHODS.filter((m) => usedBy(key, m));
+  const show = (v: unknown) => (kind.kind === 'list' && Array.isArray(v) && v.length === kind.options.length ? 'all' : Array.isArray(v) ? v.join(',') : String(v));
+  const first = recipeDefaults(readers[0])[key];
+  if (first !== null && first !== undefined) {
+    const others = readers.slice(1).filter((m) => JSON.stringify(recipeDefaults(m)[key]) !== JSON.stringify(first));
+    parts.push(`(default ${show(first)}${others.map((m) => `; ${m.toUpperCase()}: ${show(recipeDefaults(m)[key])}`).join('')})`);
   }
   if (f.methods) parts.push(`[${f.methods.map((m) => m.toUpperCase()).join(', ')} only]`);
   return parts.join(' ');

@@ -65,9 +65,9 @@ function field<S extends z.ZodType>(schema: S, meta: FieldMeta): RecipeField<S> 
 
 export const RECIPE_FIELDS = {
   method: field(z.enum(METHODS).default('sft'), { group: 'method', help: 'the training method', form: { label: 'Method' } }),
-  learning_rate: field(z.number().positive().optional(), {
+  learning_rate: field(z.number().positive().default(2e-4), {
     group: 'training',
-    help: `peak learning rate (default: ${METHODS.map((m) => `${METHOD_INFO[m].learningRate} for ${m.toUpperCase()}`).join(', ')})`,
+    help: 'peak learning rate',
     form: { label: 'Learning rate' },
   }),
   lr_scheduler_type: field(z.enum(LR_SCHEDULER_TYPES).default('linear'), { group: 'training', help: 'learning-rate schedule', form: { label: 'Schedule' } }),

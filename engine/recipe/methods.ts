@@ -1,5 +1,6 @@
 // The training methods, one entry each: what the studio's Method menu, the dataset report and the
-// CLI say about a method, and its default learning rate. How a method trains (its loss, batches,
+// CLI say about a method, and the defaults in which it differs from the recipe's field table
+// (fields.ts), e.g. DPO's learning rate (SimPO's beta of 2.0 would go here too). How a method trains (its loss, batches,
 // metrics and evaluation) is its objective in engine/train/objectives/; the registry there is
 // typed by this list, so a method added here without an objective does not compile.
 // Pure data: the studio imports this file (see eslint.config.js).
@@ -9,14 +10,14 @@ export interface MethodInfo {
   label: string;
   /** What one example is, singular and plural ("3 pairs"); per_device_train_batch_size counts these. */
   unit: readonly [string, string];
-  /** The default learning_rate for a LoRA run of this method (a recipe may set its own). */
-  learningRate: number;
+  /** Defaults of this method that differ from the field table's, by recipe key (a recipe may still set its own). */
+  defaults: Readonly<Record<string, unknown>>;
 }
 
 export const METHOD_INFO = {
-  // LoRA SFT commonly uses 2e-4; LoRA DPO much lower (TRL's DPO default is 1e-6 for full fine-tunes).
-  sft: { label: 'SFT — supervised fine-tuning', unit: ['row', 'rows'], learningRate: 2e-4 },
-  dpo: { label: 'DPO — preference pairs', unit: ['pair', 'pairs'], learningRate: 5e-6 },
+  sft: { label: 'SFT — supervised fine-tuning', unit: ['row', 'rows'], defaults: {} },
+  // LoRA SFT commonly uses 2e-4 (the table's default); LoRA DPO much lower (TRL's DPO default is 1e-6 for full fine-tunes).
+  dpo: { label: 'DPO — preference pairs', unit: ['pair', 'pairs'], defaults: { learning_rate: 5e-6 } },
 } as const satisfies Record<string, MethodInfo>;
 
 export type Method = keyof typeof METHOD_INFO;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.ts';
 import { RECIPE_FIELDS } from './fields.ts';
-import { METHOD_INFO, type Method } from './methods.ts';
+import { isMethod, METHOD_INFO, type Method } from './methods.ts';
 
 type Shape = { [K in keyof typeof RECIPE_FIELDS]: (typeof RECIPE_FIELDS)[K]['schema'] };
 
@@ -14,8 +14,8 @@ export const recipeSchema = z.strictObject(
 );
 
 export type RecipeInput = z.input<typeof recipeSchema>;
-/** A resolved recipe: every key set (learning_rate from the method when the input had none). */
-export type Recipe = z.output<typeof recipeSchema> & { learning_rate: number };
+/** A resolved recipe: every key set (the method's own defaults first, then the table's). */
+export type Recipe = z.output<typeof recipeSchema>;
 
 export class RecipeError extends WhetstoneError {
   constructor(message: string) {
@@ -25,14 +25,20 @@ export class RecipeError extends WhetstoneError {
 
 /** Validates a recipe (CLI flags over a --config file, the studio's recipe) and fills in the defaults. */
 export function resolveRecipe(input: unknown): Recipe {
-  const parsed = recipeSchema.safeParse(input ?? {});
+  const given = (input ?? {}) as Record<string, unknown>;
+  const method = typeof given === 'object' && isMethod(given.method ?? 'sft') ? ((given.method ?? 'sft') as Method) : null;
+  // A key the input leaves out takes the method's default where it has one (METHOD_INFO.defaults).
+  const parsed = recipeSchema.safeParse(method && !Array.isArray(given) ? { ...METHOD_INFO[method].defaults, ...withoutUndefined(given) } : given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.join('.') || '(recipe)';
     throw new RecipeError(issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${where}: ${issue.message}`);
   }
-  const r = parsed.data;
-  return { ...r, learning_rate: r.learning_rate ?? METHOD_INFO[r.method].learningRate };
+  return parsed.data;
+}
+
+function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 /** Every default for `method` (what `whetstone train --method M` runs with no other option). */
