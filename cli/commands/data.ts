@@ -3,6 +3,7 @@
 // many tokens the loss counts. Exits 1 when the file has invalid rows (training would refuse it)
 // unless --skip_invalid_rows, like training.
 import type { Command } from 'commander';
+import { isMethod, METHODS } from '../../engine/recipe/methods.ts';
 import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
@@ -112,8 +113,9 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
 }
 
 function parseMethod(m: string): Method {
-  if (m === 'sft' || m === 'dpo') return m;
-  throw new WhetstoneError(`--method must be sft or dpo, got ${JSON.stringify(m)}`, 'Pass --method sft or --method dpo.');
+  if (isMethod(m)) return m;
+  const all = METHODS.join(' or ');
+  throw new WhetstoneError(`--method must be ${all}, got ${JSON.stringify(m)}`, `Pass --method ${METHODS.join(' or --method ')}.`);
 }
 
 export function registerDataCommand(program: Command): void {
@@ -121,7 +123,7 @@ export function registerDataCommand(program: Command): void {
     .command('data')
     .description('Check a dataset (JSONL, JSON, CSV, Parquet): detected format, rows, errors by line; with --model, token statistics')
     .argument('<file>', 'the dataset file')
-    .option('--method <method>', 'sft or dpo (default: from the columns)')
+    .option('--method <method>', `${METHODS.join(' or ')} (default: from the columns)`)
     .option('--model <dir>', 'a local Hugging Face model folder whose tokenizer and chat template to use')
     .option('--max_length <n>', 'the training max_length', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--drop_long_rows', 'count rows longer than max_length as dropped instead of truncated')
