@@ -165,8 +165,11 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
             void saveRun({ ...run, status: get().training.phase === 'paused' ? 'paused' : 'running', steps: e.done, maxSteps: e.total ?? run.maxSteps, finalLoss: m.loss ?? null });
           },
           onLog: (entry) => {
-            patch({ logs: [...get().training.logs.filter((l) => l.step !== entry.step), entry] });
-            appendMetrics([{ runId: run.id, step: entry.step, values: entry }]).catch((e) => warn(asProblem(e).message));
+            // An evaluation (eval_steps) logs its eval_* metrics at the step the training metrics were logged at: one row.
+            const logs = get().training.logs;
+            const row = { ...logs.find((l) => l.step === entry.step), ...entry };
+            patch({ logs: [...logs.filter((l) => l.step !== entry.step), row] });
+            appendMetrics([{ runId: run.id, step: entry.step, values: row }]).catch((e) => warn(asProblem(e).message));
           },
           onCheckpoint: async (step, files) => {
             try {
