@@ -13,6 +13,7 @@ import { CheckpointError } from '../io/errors.ts';
 import type { FileMap, FileSet } from '../io/fileSet.ts';
 import { createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
 import { loadAdapter, loadAdapterFiles } from '../lora/load.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { LlamaModel } from '../model/model.ts';
@@ -85,14 +86,20 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
 
   const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name) : null;
   if (resume && resume.state.method !== recipe.method) {
-    throw new CheckpointError(init.resumeFrom!.name, `is from a ${resume.state.method.toUpperCase()} run, the recipe says ${recipe.method.toUpperCase()}`, 'Resume with the recipe the run was started with.');
+    const what = `${init.resumeFrom!.name} is from a ${resume.state.method.toUpperCase()} run, the recipe says ${recipe.method.toUpperCase()}`;
+    throw new CheckpointError('', what, 'Resume with the recipe the run was started with.');
   }
   const adapter = resume
-    ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { 'adapter_config.json': new TextEncoder().encode(resume.adapterConfig), 'adapter_model.safetensors': resume.adapterWeights })
+    ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { [ADAPTER_CONFIG]: new TextEncoder().encode(resume.adapterConfig), [ADAPTER_WEIGHTS]: resume.adapterWeights })
     : init.adapter
       ? await loadAdapter(ctx, loaded.spec, init.adapter)
       : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
-  return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt);
+  try {
+    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt);
+  } catch (e) {
+    destroyAdapter(adapter);
+    throw e;
+  }
 }
 
 /**

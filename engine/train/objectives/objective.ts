@@ -1,8 +1,8 @@
 // A training method is an objective (what TRL's compute_loss is to its trainers): how its
 // examples become GPU batches, what one optimizer step records (forward, loss, backward), which
-// metrics it logs, and how it evaluates. The loop (trainer.ts), the evaluation (evaluate.ts) and
-// the memory estimate know methods only through this interface; each method is one file in this
-// folder plus one line in index.ts.
+// metrics it logs, and how it evaluates. The loop (train/trainer.ts), evaluation
+// (session/evaluation.ts) and the memory estimate (session/memory.ts) know methods only through
+// this interface; each method is one file in this folder plus one line in index.ts.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { LoraAdapter } from '../../model/loraTypes.ts';
 import type { LlamaModel } from '../../model/model.ts';
