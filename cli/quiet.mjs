@@ -8,6 +8,7 @@
 // Signals: the child runs in its own process group, so a terminal's Ctrl-C reaches the parent
 // only, which forwards it once (the CLI's "Ctrl-C again aborts" stays a second press).
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 /** Dawn's lines to drop (whole lines, without the newline). */
 export const DAWN_NOISE = /^Warning: max\w+ artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
@@ -73,7 +74,8 @@ export function runFiltered(script) {
       for (const [s, h] of handlers) process.off(s, h);
       const rest = filter.end();
       if (rest) process.stderr.write(rest);
-      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1));
+      // A child ended by a signal: 128 + its number, as a shell reports it.
+      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
     });
   });
 }

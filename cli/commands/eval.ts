@@ -11,7 +11,7 @@ import { METHODS } from '../../engine/recipe/methods.ts';
 import { resolveRecipe } from '../../engine/recipe/schema.ts';
 import { evaluateDataset } from '../../engine/session/evaluation.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { bool, num } from '../parse.ts';
 
 interface EvalFlags {
@@ -48,6 +48,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--skip_invalid_rows', 'evaluate the valid rows of a file with invalid ones')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print one JSON line last')
     .action(async (flags: EvalFlags) => {
       const recipe = resolveRecipe({

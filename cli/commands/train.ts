@@ -11,9 +11,10 @@ import { loadModel } from '../../engine/model/loadModel.ts';
 import { countLabel, METHODS } from '../../engine/recipe/methods.ts';
 import { RecipeError, resolveRecipe, type Recipe } from '../../engine/recipe/schema.ts';
 import { prepareTraining } from '../../engine/session/training.ts';
+import type { CheckpointExpectation } from '../../engine/train/checkpointCheck.ts';
 import { FolderRunStore, readCheckpointFolder } from '../../engine/train/runStoreNode.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter, formatDuration } from '../progress.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
 
@@ -43,10 +44,11 @@ export function registerTrainCommand(program: Command): void {
     .option('--resume_from_checkpoint <dir>', 'continue from a checkpoint-N folder')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print the final metrics as one JSON line');
   addRecipeFlags(cmd).action(async (flags: TrainFlags) => {
-    const recipe = resolveRecipe({ ...(flags.config ? await readRecipeFile(flags.config) : {}), ...recipeFromFlags(flags) });
-    await train(flags, recipe);
+    const given = { ...(flags.config ? await readRecipeFile(flags.config) : {}), ...recipeFromFlags(flags) };
+    await train(flags, resolveRecipe(given), given);
   });
 }
 
@@ -58,7 +60,8 @@ async function readRecipeFile(path: string): Promise<Record<string, unknown>> {
   }
 }
 
-async function train(flags: TrainFlags, recipe: Recipe): Promise<void> {
+/** `given`: the recipe keys the user set (a --config file and flags), as opposed to defaults. */
+async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>): Promise<void> {
   const out = createReporter();
   const { ctx, lost } = await openGpu(flags.json);
   const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
@@ -71,7 +74,7 @@ async function train(flags: TrainFlags, recipe: Recipe): Promise<void> {
     recipe,
     data: await NodeFileSource.open(flags.data),
     evalData: flags.eval_data ? await NodeFileSource.open(flags.eval_data) : null,
-    resumeFrom: resumeDir ? { name: resumeDir, files: await readCheckpointFolder(resumeDir) } : null,
+    resumeFrom: resumeDir ? { name: resumeDir, files: await readCheckpointFolder(resumeDir), expected: askedLora(recipe, given) } : null,
     adapter: flags.adapter ? await openNodeFolder(flags.adapter) : null,
     store,
     baseModel: flags.model,
@@ -109,4 +112,10 @@ async function train(flags: TrainFlags, recipe: Recipe): Promise<void> {
   const summary = { ...(result.lastLog ?? {}), steps: result.steps, stopped: result.stopped, skipped_steps: result.skippedSteps, output_dir: flags.output_dir };
   if (flags.json) console.log(JSON.stringify(summary));
   else out.line(`${result.stopped ? 'stopped' : 'done'} after ${result.steps} steps; adapter in ${flags.output_dir}`);
+}
+
+/** The LoRA options the user set (a resumed checkpoint must match them; the ones left out come from the checkpoint). */
+function askedLora(recipe: Recipe, given: Record<string, unknown>): CheckpointExpectation {
+  const keys = ['lora_r', 'lora_alpha', 'lora_target_modules', 'use_rslora'] as const;
+  return Object.fromEntries(keys.filter((k) => given[k] !== undefined).map((k) => [k, recipe[k]]));
 }

@@ -35,7 +35,14 @@ async function runPrepared(runtime: EngineRuntime, control: TrainControl, reques
     loaded,
     recipe,
     data: new MemorySource(request.dataset.name, new Uint8Array(request.dataset.data)),
-    resumeFrom: request.resumeFrom ? { name: 'the checkpoint to resume from', files: bytesOf(request.resumeFrom) } : null,
+    // The page resumes a run with the recipe it was started with: its LoRA shape must match too.
+    resumeFrom: request.resumeFrom
+      ? {
+          name: 'the checkpoint to resume from',
+          files: bytesOf(request.resumeFrom),
+          expected: { lora_r: recipe.lora_r, lora_alpha: recipe.lora_alpha, lora_target_modules: recipe.lora_target_modules, use_rslora: recipe.use_rslora },
+        }
+      : null,
     store,
     baseModel: loaded.name,
     memoryPolicy: 'refuse',

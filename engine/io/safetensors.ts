@@ -166,20 +166,20 @@ export interface TensorToWrite {
   data: Uint8Array;
 }
 
-/** One tensor's entry in a safetensors header: its data is `bytes` long, laid out in list order. */
-export interface HeaderEntry {
+/** A tensor's header entry: its data follows the previous entry's in the data region. */
+export interface SafetensorsEntry {
   name: string;
   dtype: Dtype;
   shape: number[];
-  bytes: number;
+  byteLength: number;
 }
 
 /**
- * The header of a safetensors file whose tensors follow in this order, contiguously:
- * [u64 little-endian N][N bytes of JSON, padded with spaces to a multiple of 8 so the data region
- * is aligned]. Checks names (no duplicates, no __metadata__), dtypes and sizes (numel x dtype size).
+ * The first bytes of a safetensors file whose data region holds `entries` in the given order:
+ * the u64 length and the JSON header, padded with spaces to a multiple of 8 bytes so the data
+ * region is aligned. (A writer that streams tensor data appends each tensor's bytes after it.)
  */
-export function encodeSafetensorsHeader(entries: HeaderEntry[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
+export function encodeSafetensorsHeader(entries: SafetensorsEntry[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -194,29 +194,29 @@ export function encodeSafetensorsHeader(entries: HeaderEntry[], metadata?: Recor
     }
     if (!isDtype(t.dtype)) throw new TypeError(`writeSafetensors: unknown dtype ${t.dtype}`);
     const numel = t.shape.reduce((p, d) => p * d, 1);
-    if (numel * DTYPE_SIZE[t.dtype] !== t.bytes) {
-      throw new TypeError(`writeSafetensors: ${t.name} (${t.dtype}, [${t.shape}]) needs ${numel * DTYPE_SIZE[t.dtype]} bytes, got ${t.bytes}`);
+    if (numel * DTYPE_SIZE[t.dtype] !== t.byteLength) {
+      throw new TypeError(`writeSafetensors: ${t.name} (${t.dtype}, [${t.shape}]) needs ${numel * DTYPE_SIZE[t.dtype]} bytes, got ${t.byteLength}`);
     }
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes] };
-    offset += t.bytes;
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.byteLength / 8) * 8;
   const out = new Uint8Array(8 + padded);
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
-  out.fill(0x20, 8 + json.byteLength);
+  out.fill(0x20, 8 + json.byteLength, 8 + padded);
   return out;
 }
 
 /**
  * Serialises tensors as safetensors, like the reference `serialize`: names sorted, data packed
- * contiguously after the header (encodeSafetensorsHeader).
+ * contiguously, header padded with spaces to a multiple of 8 bytes so the data region is aligned.
  */
 export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header = encodeSafetensorsHeader(
-    sorted.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.data.byteLength })),
+    sorted.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength })),
     metadata,
   );
   const out = new Uint8Array(header.byteLength + sorted.reduce((s, t) => s + t.data.byteLength, 0));

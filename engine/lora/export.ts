@@ -201,7 +201,7 @@ export function exportMergedModel(ckpt: Checkpoint, adapter: MergeAdapter, opts:
   };
   const files: ExportFile[] = shards.map((tensors, i) => {
     const name = shardName(i);
-    const header = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.info.name, dtype: t.dtype, shape: t.info.shape, bytes: t.bytes })), metadata);
+    const header = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.info.name, dtype: t.dtype, shape: t.info.shape, byteLength: t.bytes })), metadata);
     const size = header.byteLength + tensors.reduce((s, t) => s + t.bytes, 0);
     return {
       name,

@@ -9,7 +9,6 @@ import type { TrainingExamples } from '../data/examples.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
-import { CheckpointError } from '../io/errors.ts';
 import type { FileMap, FileSet } from '../io/fileSet.ts';
 import { createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
 import { loadAdapter, loadAdapterFiles } from '../lora/load.ts';
@@ -18,6 +17,7 @@ import type { LoraAdapter } from '../lora/types.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { LlamaModel } from '../model/model.ts';
 import type { Recipe } from '../recipe/schema.ts';
+import type { CheckpointExpectation } from '../train/checkpointCheck.ts';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpointState.ts';
 import { splitEval } from '../train/evalSplit.ts';
 import { loraConfigFromRecipe } from '../train/recipe.ts';
@@ -27,7 +27,6 @@ import { chatPrompt, generateText } from './chat.ts';
 import { loadExamples } from './data.ts';
 import { FirstStepGuard } from './firstStepGuard.ts';
 import { estimateTrainingMemory, trainingOutOfMemory, type MemoryEstimate } from './memory.ts';
-import { firstUserPrompt } from './samplePrompt.ts';
 
 /** Greedy tokens of each sample generation. */
 export const SAMPLE_TOKENS = 24;
@@ -45,8 +44,11 @@ export interface TrainingSessionInit {
   data: ByteSource;
   /** Evaluation rows from their own file; without it, recipe.eval_split holds some training rows out. */
   evalData?: ByteSource | null;
-  /** Continue from a checkpoint-N's files (name: for messages). */
-  resumeFrom?: { name: string; files: FileMap } | null;
+  /**
+   * Continue from a checkpoint-N's files (name: for messages). The checkpoint must be of the
+   * recipe's method and optimizer, and match `expected` (the LoRA options the user asked for).
+   */
+  resumeFrom?: { name: string; files: FileMap; expected?: CheckpointExpectation } | null;
   /** Start from an existing PEFT adapter (its r, alpha and targets) instead of a fresh one. */
   adapter?: FileSet | null;
   store: RunStore;
@@ -82,13 +84,11 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   let evalSet: TrainingExamples | null = null;
   if (init.evalData) evalSet = (await loadExamples(init.evalData, loaded.tokenizer, recipe)).examples;
   else if (recipe.eval_split > 0 && train.rows.length > 1) [train, evalSet] = splitEval(train, recipe.eval_split, recipe.seed);
-  const samplePrompt = init.samples ? init.samples.prompt?.trim() || firstUserPrompt((await inspectDataset(init.data, { method: recipe.method })).preview[0]) : null;
+  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectDataset(init.data, { method: recipe.method })).samplePrompt : null;
 
-  const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name) : null;
-  if (resume && resume.state.method !== recipe.method) {
-    const what = `${init.resumeFrom!.name} is from a ${resume.state.method.toUpperCase()} run, the recipe says ${recipe.method.toUpperCase()}`;
-    throw new CheckpointError('', what, 'Resume with the recipe the run was started with.');
-  }
+  // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
+  const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };
+  const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name, expected) : null;
   const adapter = resume
     ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { [ADAPTER_CONFIG]: new TextEncoder().encode(resume.adapterConfig), [ADAPTER_WEIGHTS]: resume.adapterWeights })
     : init.adapter
