@@ -21,6 +21,7 @@ import type { CheckpointExpectation } from '../train/checkpointCheck.ts';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpointState.ts';
 import { splitEval } from '../train/evalSplit.ts';
 import { loraConfigFromRecipe } from '../train/recipe.ts';
+import { absurdValueWarnings } from '../train/recipeWarnings.ts';
 import type { RunStore } from '../train/runStore.ts';
 import { Trainer, type TrainerCallbacks, type TrainResult } from '../train/trainer.ts';
 import { chatPrompt, generateText } from './chat.ts';
@@ -73,6 +74,7 @@ export interface TrainingSummary extends TrainResult {
 export async function prepareTraining(init: TrainingSessionInit): Promise<TrainingSession> {
   const { ctx, loaded, recipe } = init;
   const warn = (w: string) => init.callbacks?.onWarning?.(w);
+  for (const w of absurdValueWarnings(recipe, loaded.spec)) warn(w);
   const estimate = estimateTrainingMemory(loaded, ctx.caps, recipe);
   if (!estimate.fits) {
     if (init.memoryPolicy !== 'warn') throw trainingOutOfMemory(estimate, recipe, null);
