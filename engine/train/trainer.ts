@@ -18,6 +18,7 @@ import { StepReport } from './report.ts';
 import type { FileMap, RunStore } from './runStore.ts';
 import { learningRateAt, warmupSteps } from './schedule.ts';
 import { recordSftMicroStep, sftStepLoss, type SftMicroResult } from './sftStep.ts';
+import { autotunePendingMatmuls } from '../ops/matmulAutotune.ts';
 
 export type LogEntry = Record<string, number>;
 
@@ -103,6 +104,7 @@ export class Trainer {
         break;
       }
       const { metrics, tokens, applied } = await this.trainStep();
+      if (this.step === firstStep) await autotunePendingMatmuls(this.init.ctx); // no-op on CPU adapters
       tokensSeen += tokens;
       this.step++;
       if (!applied) {
