@@ -56,10 +56,10 @@ describe('GpuProfiler', () => {
   it('summarizes: shares of the busy time, groups sorted by total, quantization reported', () => {
     const run: ProfileRun = {
       dispatches: [
-        { kernel: 'a', beginNs: 0, endNs: 3 * 65536 },
-        { kernel: 'b', beginNs: 3 * 65536, endNs: 4 * 65536 },
-        { kernel: 'a', beginNs: 5 * 65536, endNs: 5 * 65536 },
-        { kernel: 'a', beginNs: 6 * 65536, endNs: 6 * 65536 },
+        { kernel: 'a', workgroups: [1, 1, 1], beginNs: 0, endNs: 3 * 65536 },
+        { kernel: 'b', workgroups: [2, 1, 1], beginNs: 3 * 65536, endNs: 4 * 65536 },
+        { kernel: 'a', workgroups: [3, 1, 1], beginNs: 5 * 65536, endNs: 5 * 65536 },
+        { kernel: 'a', workgroups: [4, 1, 1], beginNs: 6 * 65536, endNs: 6 * 65536 },
       ],
       submitEncodeMs: [1.5, 0.5],
       quantized: true,
@@ -74,6 +74,7 @@ describe('GpuProfiler', () => {
     expect(s.cpu_encode_ms).toBe(2);
     expect(s.submits).toBe(2);
     expect(s.timestamps).toMatch(/^quantized/);
+    expect(s.slowest.map((d) => d.workgroups[0])).toEqual([1, 2, 3, 4]);
   });
 
   it('labels matmuls with their transposes so forward and gradient products group apart', () => {

@@ -18,7 +18,7 @@ import { MapMode, Usage } from './usage.ts';
 /** What GpuContext calls; GpuProfiler implements it. */
 export interface DispatchProfiler {
   /** Descriptor for the pass of one dispatch of `spec` (its own timestampWrites). */
-  beginPass(spec: PipelineSpec): GPUComputePassDescriptor;
+  beginPass(spec: PipelineSpec, workgroups: [number, number, number]): GPUComputePassDescriptor;
   /** Before `encoder.finish()` of a submit: resolve the queries this command buffer wrote. */
   beforeSubmit(encoder: GPUCommandEncoder): void;
   /** Right after `queue.submit`: start reading the resolved timestamps back. */
@@ -27,6 +27,7 @@ export interface DispatchProfiler {
 
 export interface DispatchTiming {
   kernel: string;
+  workgroups: [number, number, number];
   /** GPU nanoseconds, from the pass's begin and end timestamps (0 when the GPU wrote begin > end). */
   beginNs: number;
   endNs: number;
@@ -41,6 +42,7 @@ export interface ProfileRun {
 }
 
 export const QUANTUM_NS = 65536;
+const SLOWEST = 8;
 // WebGPU caps a query set at 4096 queries: 2048 dispatches per set, more sets as needed.
 const SET_QUERIES = 4096;
 
@@ -67,7 +69,7 @@ export function kernelLabel(spec: PipelineSpec): string {
 
 export class GpuProfiler implements DispatchProfiler {
   private readonly sets: QuerySetSlot[] = [];
-  private readonly labels: string[] = [];
+  private readonly labels: { kernel: string; workgroups: [number, number, number] }[] = [];
   private readonly pending: Pending[] = [];
   private readonly encodeMs: number[] = [];
   private firstDispatchAt: number | null = null;
@@ -79,7 +81,7 @@ export class GpuProfiler implements DispatchProfiler {
     if (!device.features.has('timestamp-query')) throw new Error('GpuProfiler needs the timestamp-query feature');
   }
 
-  beginPass(spec: PipelineSpec): GPUComputePassDescriptor {
+  beginPass(spec: PipelineSpec, workgroups: [number, number, number]): GPUComputePassDescriptor {
     this.firstDispatchAt ??= performance.now();
     let slot = this.sets[this.sets.length - 1];
     if (!slot || slot.used + 2 > SET_QUERIES) {
@@ -88,7 +90,7 @@ export class GpuProfiler implements DispatchProfiler {
     }
     const at = slot.used;
     slot.used += 2;
-    this.labels.push(kernelLabel(spec));
+    this.labels.push({ kernel: kernelLabel(spec), workgroups });
     return { timestampWrites: { querySet: slot.set, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 } };
   }
 
@@ -138,7 +140,7 @@ export class GpuProfiler implements DispatchProfiler {
         raw.push(values[i], values[i + 1]);
         const begin = Number(values[i]);
         const end = Number(values[i + 1]);
-        dispatches.push({ kernel: this.labels[p.first + i / 2], beginNs: begin, endNs: Math.max(begin, end) });
+        dispatches.push({ ...this.labels[p.first + i / 2], beginNs: begin, endNs: Math.max(begin, end) });
       }
     }
     const nonzero = raw.filter((t) => t !== 0n);
@@ -181,6 +183,8 @@ export interface ProfileSummary {
   submits: number;
   timestamps: 'unquantized' | 'quantized to 65.5 us steps (Dawn timestamp_quantization is on): short kernels read as 0 or 65.5 us';
   kernels: KernelGroup[];
+  /** The longest single dispatches (workgroup counts tell an LM-head matmul from a LoRA one). */
+  slowest: { kernel: string; workgroups: [number, number, number]; ms: number }[];
 }
 
 /** Groups a run by kernel label, largest total first. */
@@ -216,6 +220,10 @@ export function summarizeProfile(run: ProfileRun): ProfileSummary {
     submits: run.submitEncodeMs.length,
     timestamps: run.quantized ? 'quantized to 65.5 us steps (Dawn timestamp_quantization is on): short kernels read as 0 or 65.5 us' : 'unquantized',
     kernels,
+    slowest: [...run.dispatches]
+      .sort((a, b) => b.endNs - b.beginNs - (a.endNs - a.beginNs))
+      .slice(0, SLOWEST)
+      .map((d) => ({ kernel: d.kernel, workgroups: d.workgroups, ms: round((d.endNs - d.beginNs) / 1e6, 4) })),
   };
 }
 

@@ -184,6 +184,11 @@ async function timeDispatches(ctx: GpuContext, record: () => void, repeats: numb
   return times[times.length >> 1];
 }
 
+/** The tiles tuned so far on this context's adapter, by shape key (for the benchmark report). */
+export function tunedMatmulTiles(ctx: GpuContext): Record<string, MatmulTile> {
+  return Object.fromEntries(tuned.get(ctx.caps.adapterName) ?? []);
+}
+
 /** Forgets tuned tiles, pending shapes and settings (tests). */
 export function resetMatmulAutotune(): void {
   tuned.clear();
