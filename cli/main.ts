@@ -5,6 +5,7 @@ import { registerDeviceCommand } from './commands/device.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
+import { registerQuantizeCommand } from './commands/quantize.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { runCli } from './run.ts';
 
@@ -18,5 +19,6 @@ registerEvalCommand(program);
 registerGenerateCommand(program);
 registerDataCommand(program);
 registerExportCommand(program);
+registerQuantizeCommand(program);
 
 await runCli(program, process.argv);

@@ -6,7 +6,7 @@ import { loadTrainingExamples } from '../../engine/data/dataset.ts';
 import { loadAdapter, loadModel } from '../../engine/model/loadModel.ts';
 import { evaluateDpo, evaluateSft } from '../../engine/train/evaluate.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { bool, num } from '../parse.ts';
 
 interface EvalFlags {
@@ -43,6 +43,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--skip_invalid_rows', 'evaluate the valid rows of a file with invalid ones')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print one JSON line last')
     .action(async (flags: EvalFlags) => {
       const ctx = await openGpu(flags.json);

@@ -5,7 +5,7 @@ import { generate } from '../../engine/model/generate.ts';
 import { loadAdapter, loadModel } from '../../engine/model/loadModel.ts';
 import { RecipeError } from '../../engine/train/recipe.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { num } from '../parse.ts';
 
 interface GenerateFlags {
@@ -38,6 +38,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--seed <s>', 'sampling seed', num('seed', { integer: true }), 0)
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token for gated models (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print {"ids": [...], "text": "..."} as the last line')
     .action(async (flags: GenerateFlags) => {
       const ctx = await openGpu(flags.json);

@@ -16,7 +16,7 @@ import { Trainer } from '../../engine/train/trainer.ts';
 import type { TrainingExamples } from '../../engine/train/examples.ts';
 import { splitEval } from '../../engine/train/evalSplit.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter, formatDuration } from '../progress.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
 
@@ -46,6 +46,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--resume_from_checkpoint <dir>', 'continue from a checkpoint-N folder')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print the final metrics as one JSON line');
   addRecipeFlags(cmd).action(async (flags: TrainFlags) => {
     const recipe = resolveRecipe({ ...(flags.config ? await readRecipeFile(flags.config) : {}), ...recipeFromFlags(flags) });

@@ -4,12 +4,18 @@
 // assistant message (Anthropic HH prompts are split into their turns); without one, prompt
 // tokens then completion tokens + EOS. `text` rows train on every token.
 //
+// Tools: a row's tool schemas (`tools`) and the assistant turns' `tool_calls` reach the template
+// as transformers passes them. A template that renders the same text without them would train a
+// call-less (often empty) assistant turn, so such a row is refused naming what the template drops.
+//
 // Truncation (TRL): SFT keeps the start and cuts the end. DPO keeps the END of the prompt and
 // the START of each completion: the prompt keeps max(max_length - longest completion,
 // max_length / 2) tokens at most, and the completions are cut to what is left.
-import type { ChatMessage } from './chatTemplate.ts';
+import type { ChatMessage, RenderOptions } from './chatTemplate.ts';
 import { ChatTemplateError } from './chatTemplate.ts';
-import { hhToMessages, type PreferenceRecord, type SftRecord } from './formats.ts';
+import type { PreferenceRecord, SftRecord } from './formats.ts';
+import { hasToolCalls } from './messages.ts';
+import { hhToMessages } from './records.ts';
 import type { ChatTokenizer, TokenizedExample } from './tokenizer.ts';
 import { RowProblem } from './validate.ts';
 
@@ -27,10 +33,17 @@ export function tokenizeSft(tok: ChatTokenizer, rec: SftRecord, completionOnlyLo
   if (rec.kind === 'text') ex = tok.tokenizeText(rec.text);
   else if (rec.kind === 'conversation') {
     needTemplate(tok, 'a list of messages');
-    ex = tok.tokenizeConversation(rec.messages);
+    const options = rec.tools ? { tools: rec.tools } : {};
+    checkToolsRendered(tok, rec.messages, options);
+    ex = tok.tokenizeConversation(rec.messages, options);
   } else {
     const [prompt, completion] = promptCompletion(tok, rec.prompt, rec.completion);
-    ex = tok.tokenizePromptCompletion(prompt, completion);
+    const options = rec.tools ? { tools: rec.tools } : {};
+    if (rec.tools || [prompt, completion].some((m) => Array.isArray(m) && hasToolCalls(m))) {
+      needTemplate(tok, 'tool schemas and tool calls');
+      checkToolsRendered(tok, [...(prompt as ChatMessage[]), ...(completion as ChatMessage[])], options);
+    }
+    ex = tok.tokenizePromptCompletion(prompt, completion, options);
   }
   if (!completionOnlyLoss) ex = { ids: ex.ids, trainMask: new Uint8Array(ex.ids.length).fill(1) };
   return ex;
@@ -49,8 +62,14 @@ export function tokenizePair(tok: ChatTokenizer, rec: PreferenceRecord): Tokeniz
   }
   const [p1, c] = promptCompletion(tok, prompt, chosen);
   const [p2, r] = promptCompletion(tok, prompt, rejected);
-  const a = tok.tokenizePromptCompletion(p1, c);
-  const b = tok.tokenizePromptCompletion(p2, r);
+  const options = rec.tools ? { tools: rec.tools } : {};
+  if (rec.tools || [p1, c, r].some((m) => Array.isArray(m) && hasToolCalls(m))) {
+    needTemplate(tok, 'tool schemas and tool calls');
+    checkToolsRendered(tok, [...(p1 as ChatMessage[]), ...(c as ChatMessage[])], options);
+    checkToolsRendered(tok, [...(p2 as ChatMessage[]), ...(r as ChatMessage[])], options);
+  }
+  const a = tok.tokenizePromptCompletion(p1, c, options);
+  const b = tok.tokenizePromptCompletion(p2, r, options);
   const pa = a.trainMask.indexOf(1);
   const pb = b.trainMask.indexOf(1);
   if (pa !== pb || a.ids.slice(0, pa).some((id, i) => id !== b.ids[i])) {
@@ -74,6 +93,32 @@ function promptCompletion(tok: ChatTokenizer, prompt: string | ChatMessage[], co
   if (typeof p === 'string' && typeof c === 'string') return [p, c];
   needTemplate(tok, 'a list of messages');
   return [p, c];
+}
+
+/**
+ * Refuses a conversation whose tool calls or tool schemas the chat template does not render:
+ * rendered with and without them, the text would be the same.
+ */
+function checkToolsRendered(tok: ChatTokenizer, messages: ChatMessage[], options: Pick<RenderOptions, 'tools'>): void {
+  const calls = messages.findIndex((m) => Array.isArray(m['tool_calls']) && m['tool_calls'].length > 0);
+  if (calls < 0 && !options.tools) return;
+  const full = tok.renderChat(messages, options);
+  const rendersSame = (msgs: ChatMessage[], opts: Pick<RenderOptions, 'tools'>) => {
+    try {
+      return tok.renderChat(msgs, opts) === full;
+    } catch {
+      return false; // the template needs what was taken away: it uses it
+    }
+  };
+  if (calls >= 0 && rendersSame(messages.map(({ tool_calls: _, ...m }) => m as ChatMessage), options)) {
+    throw new RowProblem(
+      'tool_calls',
+      `the chat template drops tool calls (message ${calls}, ${messages[calls].role}), so the turn would be trained without its call; use a model whose chat template renders tools (e.g. Qwen2.5), or leave these rows out (skip_invalid_rows)`,
+    );
+  }
+  if (options.tools && rendersSame(messages, {})) {
+    throw new RowProblem('tools', 'the chat template ignores the tool schemas, so the model would learn calls to tools it is never shown; use a model whose chat template renders tools (e.g. Qwen2.5), or leave these rows out (skip_invalid_rows)');
+  }
 }
 
 function needTemplate(tok: ChatTokenizer, what: string): void {

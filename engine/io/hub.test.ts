@@ -122,6 +122,22 @@ describe('downloadFromHub', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  it('`only` fetches a subset (the tokenizer); an offline full load then names the missing weights', async () => {
+    const cache = new NodeHubCache(join(root, 'only'));
+    const tokenizerFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+    hub.requests.length = 0;
+    const dl = await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache, only: (p) => tokenizerFiles.includes(p) });
+    expect(dl.files.list()).toEqual(tokenizerFiles);
+    expect([...new Set(fileRequests().map((r) => r.path.split('/resolve/main/')[1]))].sort()).toEqual(tokenizerFiles);
+    hub.requests.length = 0;
+    const again = await downloadFromHub({ repo: 'tiny/model', cache, offline: true, only: (p) => tokenizerFiles.includes(p) });
+    expect([again.cached.sort(), hub.requests]).toEqual([tokenizerFiles, []]);
+    await expectError(downloadFromHub({ repo: 'tiny/model', cache, offline: true }), /tiny\/model@main is only partly in the cache \(missing .*model-00001-of-00002\.safetensors/);
+    const full = await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache });
+    expect(full.cached.sort()).toEqual(tokenizerFiles);
+    expect(full.files.list()).toEqual(NEEDED);
+  });
+
   it('handles a revision with slashes (refs/pr/1)', async () => {
     const cache = new NodeHubCache(join(root, 'g'));
     hub.requests.length = 0;

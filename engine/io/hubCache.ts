@@ -14,7 +14,7 @@ export interface HubFileEntry {
 export interface HubCache {
   /** For messages, e.g. the cache folder. */
   readonly name: string;
-  /** The files of the last complete download of repo@revision, or null. */
+  /** The file list of repo@revision as last listed, or null (stat tells which files are cached). */
   readManifest(repo: string, revision: string): Promise<HubFileEntry[] | null>;
   writeManifest(repo: string, revision: string, entries: HubFileEntry[]): Promise<void>;
   /** Size in bytes of the cached file, null when absent. */
