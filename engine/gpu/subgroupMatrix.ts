@@ -5,9 +5,10 @@
 //   'bool-arg'   subgroupMatrixLoad<T>(p, offset, col_major: bool, stride)              (Dawn 2025)
 //   'majorness'  subgroupMatrixLoad<T, row_major>(p, offset, stride)                     (2026 draft)
 // and the `enable` name may lose its chromium_experimental_ prefix. At device creation we compile a
-// tiny probe shader for each spelling inside a validation error scope and keep the first that
-// compiles; the matmul kernel then gets load/store wrappers in that spelling from
-// `subgroupMatrixPreamble`, so its own text never changes.
+// tiny probe shader for each spelling inside a validation error scope, keep the first that
+// compiles, and run it once to check its product; the matmul kernel then gets load/store wrappers
+// in that spelling from `subgroupMatrixPreamble`, so its own text never changes.
+import { MapMode, Usage } from './usage.ts';
 
 /** One entry of adapter.info.subgroupMatrixConfigs (Dawn). M x K times K x N -> M x N. */
 export interface SubgroupMatrixConfig {
@@ -86,18 +87,34 @@ export function subgroupMatrixPreamble(s: Pick<SubgroupMatrixSupport, 'config' |
     .join('\n');
 }
 
-/** A one-subgroup multiply-accumulate through workgroup memory, in the given spelling. */
-export function subgroupMatrixProbeShader(s: Pick<SubgroupMatrixSupport, 'config' | 'syntax' | 'extension'>, subgroupSize: number): string {
+// The probe's operands: small integers (exact in f16), different per element, so that a wrong
+// layout, stride or operand order in the spelling gives a wrong product, not just a compile.
+const probeA = (e: number) => ((e * 7) % 5) - 2; // left, M x K row-major
+const probeB = (e: number) => ((e * 3) % 7) - 3; // right, K x N row-major
+
+/** The product the probe must produce, M x N row-major. */
+export function probeExpected(c: SubgroupMatrixConfig): Float32Array {
+  const out = new Float32Array(c.M * c.N);
+  for (let m = 0; m < c.M; m++) for (let n = 0; n < c.N; n++) for (let k = 0; k < c.K; k++) out[m * c.N + n] += probeA(m * c.K + k) * probeB(k * c.N + n);
+  return out;
+}
+
+/**
+ * A one-subgroup multiply-accumulate through workgroup memory, in the given spelling (or with
+ * `matrixPreamble` replacing the generated declarations, for tests). Writes the M x N product of
+ * the probe operands to `out`.
+ */
+export function subgroupMatrixProbeShader(s: Pick<SubgroupMatrixSupport, 'config' | 'syntax' | 'extension'>, subgroupSize: number, matrixPreamble?: string): string {
   const { M, N, K } = s.config;
-  return `${subgroupMatrixPreamble(s)}
+  return `${matrixPreamble ?? subgroupMatrixPreamble(s)}
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 var<workgroup> As: array<SMT, ${M * K}>;
 var<workgroup> Bs: array<SMT, ${K * N}>;
 var<workgroup> Cs: array<f32, ${M * N}>;
 @compute @workgroup_size(${subgroupSize})
 fn main(@builtin(local_invocation_index) i: u32) {
-  for (var e = i; e < ${M * K}u; e += ${subgroupSize}u) { As[e] = SMT(1); }
-  for (var e = i; e < ${K * N}u; e += ${subgroupSize}u) { Bs[e] = SMT(1); }
+  for (var e = i; e < ${M * K}u; e += ${subgroupSize}u) { As[e] = SMT(f32((e * 7u) % 5u) - 2.0); }
+  for (var e = i; e < ${K * N}u; e += ${subgroupSize}u) { Bs[e] = SMT(f32((e * 3u) % 7u) - 3.0); }
   workgroupBarrier();
   var c = SmResult();
   c = subgroupMatrixMultiplyAccumulate(sm_load_left(0u, SM_K), sm_load_right(0u, SM_N), c);
@@ -107,22 +124,50 @@ fn main(@builtin(local_invocation_index) i: u32) {
 }`;
 }
 
-async function compiles(device: GPUDevice, code: string): Promise<boolean> {
+/** Compiles `code` in a validation error scope; the pipeline, or null when the runtime rejects it. */
+async function compile(device: GPUDevice, code: string): Promise<GPUComputePipeline | null> {
   device.pushErrorScope('validation');
+  let pipeline: GPUComputePipeline | null;
   try {
     const module = device.createShaderModule({ label: 'subgroup-matrix probe', code });
-    device.createComputePipeline({ label: 'subgroup-matrix probe', layout: 'auto', compute: { module, entryPoint: 'main' } });
+    pipeline = device.createComputePipeline({ label: 'subgroup-matrix probe', layout: 'auto', compute: { module, entryPoint: 'main' } });
   } catch {
-    await device.popErrorScope();
-    return false;
+    pipeline = null;
   }
-  return (await device.popErrorScope()) === null;
+  return (await device.popErrorScope()) === null ? pipeline : null;
+}
+
+/** Runs a compiled probe once and checks its product exactly (small integers: no rounding). */
+export async function probeComputesRight(device: GPUDevice, pipeline: GPUComputePipeline, config: SubgroupMatrixConfig): Promise<boolean> {
+  const want = probeExpected(config);
+  const bytes = want.length * 4;
+  const out = device.createBuffer({ size: bytes, usage: Usage.STORAGE | Usage.COPY_SRC, label: 'subgroup-matrix probe' });
+  const staging = device.createBuffer({ size: bytes, usage: Usage.MAP_READ | Usage.COPY_DST, label: 'subgroup-matrix probe readback' });
+  try {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    encoder.copyBufferToBuffer(out, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MapMode.READ);
+    const got = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    return got.every((v, i) => v === want[i]);
+  } catch {
+    return false;
+  } finally {
+    out.destroy();
+    staging.destroy();
+  }
 }
 
 /**
  * What the matmul can use on this device, or null (feature not enabled on the device, no f32-result
- * config, or no spelling compiles). Cheap: at most four tiny shader compilations, only on adapters
- * that expose the feature.
+ * config, no spelling compiles, or the one that compiles computes a wrong product). Cheap: at most
+ * four tiny shader compilations and one tiny dispatch, only on adapters that expose the feature.
  */
 export async function probeSubgroupMatrix(device: GPUDevice, adapterInfo: GPUAdapterInfo | undefined, f16: boolean): Promise<SubgroupMatrixSupport | null> {
   if (!device.features.has(SUBGROUP_MATRIX_FEATURE)) return null;
@@ -133,7 +178,10 @@ export async function probeSubgroupMatrix(device: GPUDevice, adapterInfo: GPUAda
   for (const extension of EXTENSIONS) {
     for (const syntax of SYNTAXES) {
       const s = { config, syntax, extension };
-      if (await compiles(device, subgroupMatrixProbeShader(s, subgroupSize))) return { ...s, subgroupSize, use: 'f16-weights' };
+      const pipeline = await compile(device, subgroupMatrixProbeShader(s, subgroupSize));
+      if (!pipeline) continue;
+      // The spelling the runtime accepts; if it computes a wrong product, the tiled matmul stays.
+      return (await probeComputesRight(device, pipeline, config)) ? { ...s, subgroupSize, use: 'f16-weights' } : null;
     }
   }
   return null;

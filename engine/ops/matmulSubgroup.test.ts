@@ -7,54 +7,21 @@
 import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { pickSubgroupMatrixConfig, subgroupMatrixPreamble, type SubgroupMatrixConfig, type SubgroupMatrixSupport } from '../gpu/subgroupMatrix.ts';
+import {
+  pickSubgroupMatrixConfig,
+  probeComputesRight,
+  subgroupMatrixPreamble,
+  subgroupMatrixProbeShader,
+  type SubgroupMatrixConfig,
+  type SubgroupMatrixSupport,
+} from '../gpu/subgroupMatrix.ts';
 import { testContext } from '../gpu/testing.ts';
 import { roundToF16, toF16 } from './half.ts';
 import { matmul, matmulPlan, type MatmulArgs } from './matmul.ts';
 import { matmulRef, type MatmulRefArgs } from './matmul.ref.ts';
 import { subgroupMatmulPlan, usesSubgroupMatmul } from './matmulSubgroup.ts';
+import { emulationPreamble } from './subgroupMatrixEmulation.ts';
 import { expectClose, randomArray, toF32 } from './testing.ts';
-
-/** The preamble's contract (SmLeft/SmRight/SmResult + load/store wrappers) in plain WGSL. */
-function emulationPreamble(c: SubgroupMatrixConfig, f16Storage: boolean): string {
-  const t = c.componentType;
-  return `${t === 'f16' || f16Storage ? 'enable f16;' : ''}
-alias SMT = ${t};
-const SM_M = ${c.M}u;
-const SM_N = ${c.N}u;
-const SM_K = ${c.K}u;
-// Loop bounds the compiler cannot see through (p.M is never 0xffffffff): without them LLVM unrolls
-// every emulated product and compiling takes tens of seconds on a CPU adapter.
-fn opaque(n: u32) -> u32 { return select(n, 0u, p.M == 0xffffffffu); }
-alias SmLeft = array<SMT, ${c.M * c.K}>;     // M rows x K columns, row-major
-alias SmRight = array<SMT, ${c.K * c.N}>;    // K rows x N columns
-alias SmResult = array<f32, ${c.M * c.N}>;   // M rows x N columns
-fn sm_load_left(offset: u32, stride: u32) -> SmLeft {
-  var r: SmLeft;
-  for (var i = 0u; i < opaque(SM_M); i++) { for (var k = 0u; k < opaque(SM_K); k++) { r[i * SM_K + k] = As[offset + i * stride + k]; } }
-  return r;
-}
-fn sm_load_right(offset: u32, stride: u32) -> SmRight {
-  var r: SmRight;
-  for (var k = 0u; k < opaque(SM_K); k++) { for (var j = 0u; j < opaque(SM_N); j++) { r[k * SM_N + j] = Bs[offset + k * stride + j]; } }
-  return r;
-}
-fn sm_store_result(offset: u32, value: SmResult, stride: u32) {
-  // Every invocation writes the same values: the subgroup-wide store, emulated.
-  for (var i = 0u; i < opaque(SM_M); i++) { for (var j = 0u; j < opaque(SM_N); j++) { Cs[offset + i * stride + j] = value[i * SM_N + j]; } }
-}
-fn subgroupMatrixMultiplyAccumulate(a: SmLeft, b: SmRight, c: SmResult) -> SmResult {
-  var r = c;
-  for (var i = 0u; i < opaque(SM_M); i++) {
-    for (var j = 0u; j < opaque(SM_N); j++) {
-      var s = r[i * SM_N + j];
-      for (var k = 0u; k < opaque(SM_K); k++) { s += f32(a[i * SM_K + k]) * f32(b[k * SM_N + j]); }
-      r[i * SM_N + j] = s;
-    }
-  }
-  return r;
-}`;
-}
 
 type Case = Omit<MatmulRefArgs, 'bias' | 'accumulateInto'> & { bias?: boolean; accumulate?: boolean; bType?: 'f32' | 'f16' };
 
@@ -151,6 +118,18 @@ describe('subgroup-matrix matmul', () => {
       const plan = matmulPlan(ctx, { ...args, a: upload(ctx.device, new Float32Array(16)), b: upload(ctx.device, new Float32Array(16)), out: upload(ctx.device, new Float32Array(16)), transB: true });
       expect(plan!.spec.entryPoint).not.toBe('matmul_subgroup');
     }
+  });
+
+  it('the start-up probe accepts a right product and refuses a wrong layout (emulated builtins)', async () => {
+    const ctx = await testContext();
+    const config: SubgroupMatrixConfig = { componentType: 'f32', resultComponentType: 'f32', M: 8, N: 8, K: 4 };
+    const probe = (transposeStore: boolean) => {
+      const code = subgroupMatrixProbeShader({ config, syntax: 'bool-arg', extension: 'emulated' }, 4, emulationPreamble(config, false, { opaque: 'n', transposeStore }));
+      const module = ctx.device.createShaderModule({ code });
+      return probeComputesRight(ctx.device, ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } }), config);
+    };
+    expect(await probe(false)).toBe(true);
+    expect(await probe(true)).toBe(false);
   });
 
   it('config choice and the two WGSL spellings of the load/store builtins', () => {
