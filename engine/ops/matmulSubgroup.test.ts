@@ -35,14 +35,17 @@ function extent(c: Case): { a: number; b: number; out: number } {
 }
 
 /**
- * Runs one case through `run` and checks it against the float64 reference over inputs rounded as the
- * kernel rounds them (to the config's component type), with f32-accumulation tolerances.
+ * Runs one case through `run` and checks it against the float64 reference, with f32-accumulation
+ * tolerances.
  */
 async function check(ctx: GpuContext, c: Case, smType: string, seed: number, run: (args: MatmulArgs) => void): Promise<void> {
   const n = extent(c);
+  // Inputs already representable in the matrix type (stored as f32): WGSL leaves the rounding
+  // direction of an inexact f32 -> f16 conversion to the implementation, so the check would
+  // otherwise depend on it; what is checked is the tiling and the f32 accumulation.
   const round = (x: Float64Array) => (smType === 'f16' ? roundToF16(x) : Float64Array.from(Float32Array.from(x)));
-  const aIn = Float64Array.from(Float32Array.from(randomArray(n.a, seed)));
-  const bIn = c.bType === 'f16' ? roundToF16(randomArray(n.b, seed + 1)) : Float64Array.from(Float32Array.from(randomArray(n.b, seed + 1)));
+  const aIn = round(randomArray(n.a, seed));
+  const bIn = c.bType === 'f16' ? roundToF16(randomArray(n.b, seed + 1)) : round(randomArray(n.b, seed + 1));
   const bias = c.bias ? Float64Array.from(Float32Array.from(randomArray(c.N, seed + 2))) : null;
   const init = c.accumulate ? Float64Array.from(Float32Array.from(randomArray(n.out, seed + 3))) : null;
   const out = upload(ctx.device, init ? toF32(init) : new Float32Array(n.out));
@@ -53,7 +56,7 @@ async function check(ctx: GpuContext, c: Case, smType: string, seed: number, run
     bias: bias ? upload(ctx.device, toF32(bias)) : null,
     out,
   });
-  const want = matmulRef(round(aIn), round(bIn), { ...c, bias, accumulateInto: init });
+  const want = matmulRef(aIn, bIn, { ...c, bias, accumulateInto: init });
   expectClose(await ctx.readF32(out, n.out), want, { atol: 1e-4, rtol: 1e-4 }, `subgroup matmul ${smType} ${JSON.stringify(c)}`);
 }
 

@@ -24,6 +24,7 @@ PEFT baseline the issue asks for. With `--impl hf` and transformers/peft missing
 exit status 2 and a message: it never reports numbers it did not measure.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -155,7 +156,10 @@ def hf_model(c, r, alpha, dtype, device):
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(**c)).to(device=device, dtype=dtype)
+    # Initialise on the device where torch can (>= 2.0): seconds saved per precision.
+    with (device if hasattr(device, "__enter__") else contextlib.nullcontext()):
+        model = LlamaForCausalLM(LlamaConfig(**c))
+    model = model.to(device=device, dtype=dtype)
     model.config.use_cache = False
     lora = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=TARGETS, bias="none", task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)  # LoRA weights stay fp32 (autocast_adapter_dtype)
