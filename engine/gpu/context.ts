@@ -70,7 +70,7 @@ export class GpuContext {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass(spec, [x, y, z]);
+    const pass = this.computePass(spec, x, y, z);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -161,10 +161,10 @@ export class GpuContext {
     return this.encoder;
   }
 
-  private computePass(spec: PipelineSpec, workgroups: [number, number, number]): GPUComputePassEncoder {
+  private computePass(spec: PipelineSpec, x: number, y: number, z: number): GPUComputePassEncoder {
     if (this.profiler) {
       this.endPass();
-      this.pass = this.commandEncoder().beginComputePass(this.profiler.beginPass(spec, workgroups));
+      this.pass = this.commandEncoder().beginComputePass(this.profiler.beginPass(spec, [x, y, z]));
     }
     this.pass ??= this.commandEncoder().beginComputePass();
     return this.pass;
