@@ -11,7 +11,7 @@ import { detectFormat, FORMAT_HELP, FORMAT_NAMES, unsupportedFormat, type Format
 import { readDatasetFile, type FileFormat, type ReadResult } from './readers.ts';
 import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
-import { ChatTemplateError } from './chatTemplate.ts';
+import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { fitPair, fitSft, joinPair, tokenizePair, tokenizeSft } from './tokenizeRows.ts';
 import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
 
@@ -197,6 +197,8 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   let truncated = 0;
   let dropped = 0;
   let emptied = 0;
+  let templateFailures = 0;
+  let firstTemplateError: { line: number; error: ChatTemplateError } | null = null;
   for (const { line, rec } of c.records) {
     try {
       if (c.method === 'sft') {
@@ -223,11 +225,22 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       // A row the template or tokenizer rejects (e.g. a role the template refuses) is an invalid row.
       // Without a chat template at all, the problem is the tokenizer, not the row: stop.
       if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
+      // Over budget is the template's fault whatever the row: stop with the template's error.
+      if (e instanceof ChatTemplateBudgetError) throw e;
+      if (e instanceof ChatTemplateError) {
+        templateFailures++;
+        firstTemplateError ??= { line, error: e };
+      }
       const field = e instanceof RowProblem ? e.field : null;
       issues.push({ file: c.read.file, line, unit: c.read.unit, field, problem: e.message });
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (firstTemplateError && templateFailures === c.records.length) {
+    // The template fails on every row: a template error, not a dataset one.
+    const { line, error } = firstTemplateError;
+    throw new ChatTemplateError(`${error.message} (on every row of ${c.read.file}: ${templateFailures} of ${templateFailures}; first at ${c.read.unit} ${line})`, error.hint);
+  }
   if (!opts.skipInvalidRows) refuseInvalid(c.read.file, issues, c.total);
   const used = c.method === 'sft' ? sft.length : dpo.length;
   const unit = c.read.unit;

@@ -11,6 +11,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { WEIGHTS_INDEX } from '../io/checkpoint.ts';
 import { CheckpointError } from '../io/errors.ts';
+import { fsError, withFsErrors } from '../io/fsErrors.ts';
 import type { MergedExport } from './export.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.ts';
 
@@ -49,7 +50,7 @@ export async function writeMergedExport(exp: Pick<MergedExport, 'files'>, output
       `Use an empty folder for --output_dir, or remove those files: a loader could read them instead of the ${opts.what ? `${what}'s` : 'merged'} weights.`,
     );
   }
-  await mkdir(out, { recursive: true });
+  await withFsErrors(outputDir, 'create the folder', () => mkdir(out, { recursive: true }));
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const temps: string[] = [];
   try {
@@ -81,6 +82,6 @@ export async function writeMergedExport(exp: Pick<MergedExport, 'files'>, output
     return paths;
   } catch (e) {
     for (const t of temps) await unlink(t).catch(() => undefined);
-    throw e;
+    throw fsError(e, outputDir, 'write the merged model', 'Free some disk space or pick another --output_dir; the files written there before are unchanged.');
   }
 }

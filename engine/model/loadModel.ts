@@ -35,7 +35,8 @@ export interface LoadModelOptions {
 export async function loadModel(ctx: GpuContext, files: FileSet, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const checkpoint = await openCheckpoint(files);
   const spec = modelSpecFromConfig(checkpoint.config, checkpoint.generationConfig);
-  const tokenizer = new ChatTokenizer(checkpoint.tokenizerJson!, checkpoint.tokenizerConfig ?? {}, { generationConfig: checkpoint.generationConfig ?? undefined });
+  const tokenizer = new ChatTokenizer(checkpoint.tokenizerJson!, checkpoint.tokenizerConfig ?? {}, { generationConfig: checkpoint.generationConfig ?? undefined, templateName: `The chat template of ${opts.name ?? files.name}` });
+  tokenizer.checkFitsModel(spec.vocabSize); // a tokenizer of another model: refused before any weight is read
   const weights = await loadWeights(ctx, spec, checkpoint, { dtype: opts.dtype, onProgress: opts.onProgress });
   const model = new LlamaModel(ctx, spec, weights, { gradientCheckpointing: opts.gradientCheckpointing ?? false });
   return { name: opts.name ?? files.name, spec, checkpoint, tokenizer, model, parameters: parameterCount(spec) };
