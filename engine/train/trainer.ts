@@ -16,6 +16,7 @@ import { totalSteps } from './recipe.ts';
 import { StepReport } from './report.ts';
 import type { FileMap, RunStore } from './runStore.ts';
 import { learningRateAt, warmupSteps } from './schedule.ts';
+import { autotunePendingMatmuls } from '../ops/matmulAutotune.ts';
 
 export type { LogEntry };
 
@@ -103,6 +104,7 @@ export class Trainer {
         break;
       }
       const { metrics, tokens, applied } = await this.trainStep();
+      if (this.step === firstStep) await autotunePendingMatmuls(this.init.ctx); // no-op on CPU adapters
       tokensSeen += tokens;
       this.step++;
       if (!applied) {
