@@ -8,7 +8,7 @@
 // Dawn's node binding reads ONE string per key: create(["enable-dawn-features=a,b",
 // "disable-dawn-features=c"]) (a repeated key overwrites the earlier one), and applies them to the
 // instance, its adapters and their devices.
-import { WhetstoneError } from './errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 export interface DawnToggles {
   enable: string[];

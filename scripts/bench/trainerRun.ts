@@ -2,9 +2,9 @@
 // and profile sections: SFT batches of `rows` sequences of `seq` tokens, or DPO batches of `rows`
 // pairs (chosen + rejected, the second half of each is the completion). Each step is measured from
 // the trainer's beforeStep to its onProgress (the step's one readback included, logging excluded).
-import { resolveRecipe } from '../../engine/train/recipe.ts';
+import { resolveRecipe } from '../../engine/recipe/schema.ts';
 import type { RunStore } from '../../engine/train/runStore.ts';
-import type { TrainingExamples } from '../../engine/train/examples.ts';
+import type { TrainingExamples } from '../../engine/data/examples.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
 import type { BenchEnv } from './env.ts';
 import { randomTokens, type BenchModel } from './modelShapes.ts';
