@@ -12,7 +12,9 @@ import { runCli } from './run.ts';
 
 const program = new Command('whetstone')
   .description('Fine-tune open language models with LoRA (SFT and DPO) on your own GPU through WebGPU.')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Handled by cli/bin.js (and removed from the arguments there); listed here for --help.
+  .option('--verbose', "also show the GPU library's own warnings on stderr (or set WHETSTONE_VERBOSE=1)");
 
 registerDeviceCommand(program);
 registerTrainCommand(program);

@@ -1,7 +1,7 @@
 // Runs a commander program so that user errors print one clear line (and a hint) and exit
 // non-zero, never a stack trace. Unexpected errors keep their stack for bug reports.
 import type { Command } from 'commander';
-import { WhetstoneError } from '../engine/gpu/errors.ts';
+import { WhetstoneError } from '../engine/errors.ts';
 import { fsError, fsErrorCode } from '../engine/io/fsErrors.ts';
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {

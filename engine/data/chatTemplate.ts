@@ -14,7 +14,7 @@
 // MAX_RANGE_ITEMS items. The template's own size is capped too. Going over any of them is a
 // ChatTemplateBudgetError naming the template and the limit.
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 export class ChatTemplateError extends WhetstoneError {
   constructor(message: string, hint = 'Check the chat template (tokenizer_config.json `chat_template`) or pick another one.') {

@@ -2,8 +2,8 @@
 // and turn it into the tokenized rows the trainers consume, with length statistics and every
 // skipped, truncated or dropped row counted. Browser-safe: runs in the engine worker.
 import type { ByteSource } from '../io/byteSource.ts';
-import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from '../train/examples.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from './examples.ts';
+import { WhetstoneError } from '../errors.ts';
 import type { Compression } from './containers.ts';
 import { decodeCsvCells } from './csvCells.ts';
 import { renameHint } from './formatHints.ts';

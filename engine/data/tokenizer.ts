@@ -106,6 +106,11 @@ export class ChatTokenizer {
     );
   }
 
+  /** The id padded positions get: pad_token, else eos_token (as TRL sets it), else 0. Never a label. */
+  get padId(): number {
+    return this.padTokenId ?? this.eosTokenId ?? 0;
+  }
+
   get hasChatTemplate(): boolean {
     return this.chatTemplate !== null;
   }

@@ -26,9 +26,9 @@ const inside = (path: string, root: string) => path === root || path.startsWith(
 
 export async function openNodeFolder(dir: string): Promise<FileSet> {
   const st = await stat(dir).catch(() => null);
-  if (!st || !st.isDirectory()) {
-    throw new CheckpointError(dir, 'is not a folder', 'Pass the folder that holds config.json and the .safetensors files.');
-  }
+  const hint = 'Pass the folder itself: a model folder holds config.json and .safetensors files, an adapter folder adapter_config.json and adapter_model.safetensors.';
+  if (!st) throw new CheckpointError('', `no such folder: ${dir}`, hint);
+  if (!st.isDirectory()) throw new CheckpointError(dir, 'is a file, not a folder', hint);
   const realDir = await withFsErrors(dir, 'resolve the folder', () => realpath(dir));
   const root = allowedTree(realDir);
   const files = new Map<string, { path: string; size: number }>();

@@ -2,7 +2,7 @@
 // folder should be... are the user's to fix, so they become a typed FileSystemError (message +
 // hint), never a stack trace. Browser-safe (it only reads the error's `code`); the Node writers
 // (runStoreNode, fileSetNode, exportNode, hubCacheNode, byteSourceNode) wrap their calls in it.
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 export class FileSystemError extends WhetstoneError {
   /** The path the user knows (a folder or file they named, or one we write into it). */

@@ -11,7 +11,7 @@ import { CheckpointError } from '../io/errors.ts';
 import { assertFiniteWeights } from '../io/finiteCheck.ts';
 import type { ModelSpec } from './config.ts';
 import { LORA_MODULES, modulePath, type LayerWeights, type Linear, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
 
 export interface LoadProgress {
   tensor: string;

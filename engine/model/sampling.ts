@@ -1,7 +1,7 @@
 // Next-token sampling on the CPU from one row of logits (V): greedy at temperature 0, else
 // temperature -> top-k -> top-p (nucleus) -> a draw from a seeded generator, like transformers'
 // TemperatureLogitsWarper / TopKLogitsWarper / TopPLogitsWarper order.
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { seededUniform } from '../util/random.ts';
 
 export interface SamplingOptions {

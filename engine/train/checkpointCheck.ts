@@ -7,10 +7,11 @@ import { CheckpointError } from '../io/errors.ts';
 import { isPlainObject } from '../io/json.ts';
 import type { TensorInfo } from '../io/safetensors.ts';
 import type { LoraConfig } from '../lora/types.ts';
+import type { Method } from '../recipe/methods.ts';
 
 /** What the resumed run expects; every field is optional (pass the values the user asked for). */
 export interface CheckpointExpectation {
-  method?: 'sft' | 'dpo';
+  method?: Method;
   optim?: 'adamw_torch' | 'sgd';
   lora_r?: number;
   lora_alpha?: number;
@@ -78,10 +79,10 @@ export function checkMoments(
 }
 
 /** The checkpoint against the recipe it is resumed with. */
-export function checkAgainstRecipe(method: 'sft' | 'dpo', lora: LoraConfig, expected: CheckpointExpectation, where: string): void {
+export function checkAgainstRecipe(method: Method, lora: LoraConfig, expected: CheckpointExpectation, where: string): void {
   const hint = 'Resume with the recipe the checkpoint was trained with (or leave those options out), or start a new run in another --output_dir.';
   if (expected.method !== undefined && expected.method !== method) {
-    fail(where, `is ${method === 'sft' ? 'an SFT' : 'a DPO'} checkpoint; it cannot be resumed as ${expected.method.toUpperCase()}`, hint);
+    fail(where, `is ${/^[aefhilmnorsx]/i.test(method) ? 'an' : 'a'} ${method.toUpperCase()} checkpoint; it cannot be resumed as ${expected.method.toUpperCase()}`, hint);
   }
   const differs = (name: string, had: unknown, asked: unknown) => fail(where, `was trained with ${name}=${JSON.stringify(had)}, the recipe asks ${name}=${JSON.stringify(asked)}`, hint);
   if (expected.lora_r !== undefined && expected.lora_r !== lora.r) differs('lora_r', lora.r, expected.lora_r);

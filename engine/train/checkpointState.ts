@@ -8,6 +8,7 @@ import { MemorySource } from '../io/byteSource.ts';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { isPlainObject } from '../io/json.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, parsePeftConfig } from '../lora/peft.ts';
+import { isMethod, METHODS, type Method } from '../recipe/methods.ts';
 import { checkAgainstRecipe, checkMoments, parseStateJson, wholeNumber, type CheckpointExpectation } from './checkpointCheck.ts';
 import { OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE, readTextFile, textFile, type FileMap } from './runStore.ts';
 
@@ -18,7 +19,7 @@ export interface TrainerState {
   micro_batch: number;
   optimizer_t: number;
   total_steps: number;
-  method: 'sft' | 'dpo';
+  method: Method;
   log_history: Record<string, number>[];
 }
 
@@ -103,8 +104,8 @@ export function parseTrainerState(text: string, where: string): TrainerState {
   const file = `${where}/${TRAINER_STATE}`;
   const raw = parseStateJson(text, where, TRAINER_STATE);
   const method = raw.method;
-  if (method !== 'sft' && method !== 'dpo') {
-    throw new CheckpointError(file, `"method" is ${JSON.stringify(method) ?? 'missing'}; expected "sft" or "dpo"`, 'Resume from a checkpoint-N folder written by whetstone train, unchanged.');
+  if (!isMethod(method)) {
+    throw new CheckpointError(file, `"method" is ${JSON.stringify(method) ?? 'missing'}; expected ${METHODS.map((m) => JSON.stringify(m)).join(' or ')}`, 'Resume from a checkpoint-N folder written by whetstone train, unchanged.');
   }
   const epoch = raw.epoch;
   if (typeof epoch !== 'number' || !Number.isFinite(epoch) || epoch < 0) {

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { open, readFile, rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { fsError, fsErrorCode } from '../io/fsErrors.ts';
 
 export const LOCK_FILE = '.whetstone.lock';

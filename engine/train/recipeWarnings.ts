@@ -1,11 +1,14 @@
 // Values that parse but make no sense (`--lora_r 100000`, `--max_length 1e9`): a run with them
 // would waste hours or fail deep inside, so the user is warned before it starts, in one line per
 // value, naming the option and what is usual. Only warnings: an expert may mean it.
-// Wiring: the CLI (train) and the studio print absurdValueWarnings(recipe, spec) before training.
+// Wiring: the training session (engine/session/training.ts) passes them to onWarning before
+// anything else, so `whetstone train` and the studio both show them.
+
+import type { Method } from '../recipe/methods.ts';
 
 /** The recipe options checked (TRL names; a Recipe fits). */
 export interface RecipeValues {
-  method?: 'sft' | 'dpo';
+  method?: Method;
   learning_rate?: number;
   lora_r?: number;
   lora_alpha?: number;

@@ -3,7 +3,7 @@
 // one clear line for every way the path can be wrong.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { CheckpointError } from '../io/errors.ts';
 import { withFsErrors } from '../io/fsErrors.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';

@@ -1,21 +1,38 @@
-// EngineApi.estimateMemory: GPU memory a training run needs before it starts, against what the
-// device allows, with advice naming the recipe values to lower.
+// The memory estimate: GPU memory a training run needs before it starts, against what the device
+// allows, with advice naming the recipe values to lower (EngineApi.estimateMemory, and the check
+// every training session makes before allocating anything).
 //   weights      the loaded model's GPU buffers
 //   LoRA         per targeted module r·(in + out) floats × (A, B, dA, dB + AdamW's m, v)
 //   activations  LlamaModel.activationBytes(rows, max_length, gradient_checkpointing), rows =
-//                per_device_train_batch_size (× 2 for DPO: chosen and rejected in one batch)
+//                per_device_train_batch_size × the objective's sequences per example (DPO: 2,
+//                chosen and rejected in one batch)
 // WebGPU does not say how much memory a GPU has; it only limits one buffer (maxBufferSize) and one
 // storage binding (maxStorageBufferBindingSize). So the total is checked against a budget derived
 // from those (memoryBudget), and the largest activation (the (rows·T, I) MLP tensors, bound whole)
 // against the binding limit.
+import { formatBytes } from '../errors.ts';
 import type { GpuCaps } from '../gpu/device.ts';
-import { formatBytes } from '../gpu/errors.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { GpuOutOfMemory } from '../gpu/errors.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import type { LlamaModel } from '../model/model.ts';
-import type { Recipe } from '../train/recipe.ts';
-import type { MemoryEstimate } from './contract.ts';
-import { weightBytes } from './runtime.ts';
+import { moduleShape } from '../model/modules.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { OBJECTIVES } from '../train/objectives/index.ts';
+
+export interface MemoryEstimate {
+  weightsBytes: number;
+  loraBytes: number; // adapter + gradients + optimizer moments
+  activationBytes: number; // for per_device_train_batch_size x max_length (x2 rows for DPO)
+  totalBytes: number;
+  limitBytes: number; // what the device allows for one buffer / in total, as far as WebGPU tells
+  fits: boolean;
+  advice: string | null; // what to change when it does not fit (batch, max_length, r, checkpointing)
+}
+
+/** Bytes of the loaded model's weights on the GPU. */
+export function weightBytes(loaded: LoadedModel): number {
+  return loaded.model.weights.buffers.reduce((s, b) => s + b.size, 0);
+}
 
 const GiB = 2 ** 30;
 
@@ -46,7 +63,7 @@ function sizes(model: LlamaModel, recipe: Recipe, s: Shape): Sizes {
     const { inFeatures, outFeatures } = moduleShape(spec, m);
     loraFloats += s.r * (inFeatures + outFeatures);
   }
-  const rows = s.batch * (recipe.method === 'dpo' ? 2 : 1);
+  const rows = s.batch * OBJECTIVES[recipe.method].sequencesPerExample;
   const N = rows * s.maxLength;
   return {
     lora: loraFloats * spec.numLayers * copies * 4,
@@ -94,4 +111,32 @@ export function estimateTrainingMemory(loaded: LoadedModel, caps: GpuCaps, recip
   const detail = z.largestBuffer > caps.maxStorageBufferBindingSize ? ` One activation tensor would take ${formatBytes(z.largestBuffer)}, over the ${formatBytes(caps.maxStorageBufferBindingSize)} a GPU binding allows.` : '';
   estimate.advice = `This run needs about ${formatBytes(totalBytes)} of GPU memory; about ${formatBytes(limitBytes)} is available.${detail} ${tips.join(' ')}`.trim();
   return estimate;
+}
+
+/** What to lower when the estimate fit but the GPU still ran out. */
+export function genericAdvice(recipe: Recipe): string {
+  const tips = [`lower per_device_train_batch_size (now ${recipe.per_device_train_batch_size}) or max_length (now ${recipe.max_length})`];
+  if (!recipe.gradient_checkpointing) tips.push('turn on gradient_checkpointing');
+  tips.push(`use a smaller lora_r (now ${recipe.lora_r})`);
+  const s = tips.join(', ');
+  return `${s[0].toUpperCase()}${s.slice(1)}; or close other GPU-heavy tabs and apps.`;
+}
+
+/**
+ * The GpuOutOfMemory a training run reports, with the estimate's breakdown: before training when
+ * the estimate does not fit (cause null), or when the first step's allocations failed (cause = the
+ * GPU's message). The hint says what to change.
+ */
+export function trainingOutOfMemory(estimate: MemoryEstimate, recipe: Recipe, cause: string | null): GpuOutOfMemory {
+  const need = `needs about ${formatBytes(estimate.totalBytes)} (weights ${formatBytes(estimate.weightsBytes)}, LoRA + optimizer ${formatBytes(estimate.loraBytes)}, activations ${formatBytes(estimate.activationBytes)})`;
+  const message = cause
+    ? `GPU out of memory at the first training step (${cause}). This run ${need}.`
+    : `GPU out of memory: this run ${need}; about ${formatBytes(estimate.limitBytes)} is available.`;
+  return new GpuOutOfMemory(message, estimate.advice ?? genericAdvice(recipe), {
+    requestedBytes: estimate.totalBytes,
+    limitBytes: estimate.limitBytes,
+    weightsBytes: estimate.weightsBytes,
+    loraBytes: estimate.loraBytes,
+    activationBytes: estimate.activationBytes,
+  });
 }

@@ -1,15 +1,65 @@
-// One DPO micro-batch (TRL dpo_trainer.py): P pairs as 2P rows [chosen..., rejected...] in one
+// DPO (TRL's DPOTrainer, dpo_trainer.py): P pairs as 2P rows [chosen..., rejected...] in one
 // batch. The reference log-probs are the same model with the adapter switched off, computed once
-// per pair and cached (uploaded from the cache on later epochs). The policy pass, the DPO loss and
-// its gradient, and the backward are all recorded without a readback.
-import type { GpuContext } from '../gpu/context.ts';
-import { IGNORE_INDEX, type GpuBatch } from '../model/batch.ts';
-import type { LlamaModel } from '../model/model.ts';
-import type { LoraAdapter } from '../lora/types.ts';
-import { dpoLoss, type DpoLossType } from '../ops/dpoLoss.ts';
-import { sequenceLogprobSumsBackward } from '../ops/lossReduce.ts';
-import { matmul } from '../ops/matmul.ts';
-import type { StepReport } from './report.ts';
+// per pair and cached by the pair's index (uploaded from the cache on later epochs). The policy
+// pass, the DPO loss and its gradient, and the backward are all recorded without a readback; the
+// step's loss is the mean over its pairs (each pair's gradient scaled by 1 / pairs in the step).
+import type { GpuContext } from '../../gpu/context.ts';
+import type { PreferenceExample } from '../../data/examples.ts';
+import { uploadBatch, type GpuBatch } from '../../model/batch.ts';
+import type { LoraAdapter } from '../../model/loraTypes.ts';
+import type { LlamaModel } from '../../model/model.ts';
+import { dpoLoss, type DpoLossType } from '../../ops/dpoLoss.ts';
+import { sequenceLogprobSumsBackward } from '../../ops/lossReduce.ts';
+import { matmul } from '../../ops/matmul.ts';
+import type { Recipe } from '../../recipe/schema.ts';
+import { IGNORE_INDEX } from '../../util/labels.ts';
+import { dpoBatch } from '../batching.ts';
+import { StepReport } from '../report.ts';
+import type { EvalResult, LogEntry, MicroBatch, Objective, ObjectiveDefinition, ObjectiveRun, RecordedStep } from './objective.ts';
+
+class DpoObjective implements Objective<PreferenceExample> {
+  /** Reference log-probs of training pairs, by index. */
+  private readonly cache: ReferenceCache = new Map();
+  /** The same for evaluation pairs (the reference does not change between evaluations). */
+  private readonly evalCache: ReferenceCache = new Map();
+  private readonly hyper: DpoHyper;
+
+  constructor(private readonly run: ObjectiveRun) {
+    this.hyper = dpoHyper(run.recipe);
+  }
+
+  recordStep(micro: MicroBatch<PreferenceExample>[], report: StepReport): RecordedStep {
+    const { ctx, model, adapter, padId } = this.run;
+    const stepPairs = micro.reduce((s, m) => s + m.rows.length, 0);
+    const batches: GpuBatch[] = [];
+    const results = micro.map((m) => {
+      const batch = uploadBatch(ctx, dpoBatch(m.rows, padId));
+      batches.push(batch);
+      const r = recordDpoMicroStep(ctx, model, adapter, batch, m.indices, this.cache, this.hyper, stepPairs, m.dropoutSeed, report);
+      ctx.flush();
+      return r;
+    });
+    return {
+      tokens: micro.reduce((s, m) => s + m.rows.reduce((t, p) => t + p.chosen.ids.length + p.rejected.ids.length, 0), 0),
+      metrics: (data: Float32Array, common: LogEntry) => ({ ...dpoStepMetrics(data, results, this.cache), ...common }),
+      release: () => batches.forEach((b) => b.destroy()),
+    };
+  }
+
+  async evaluate(pairs: PreferenceExample[], batchSize: number): Promise<EvalResult> {
+    const { rows, ...metrics } = await evaluateDpo(this.run.ctx, this.run.model, this.run.adapter, pairs, this.run.padId, this.hyper, batchSize, this.evalCache);
+    return { metrics: { ...metrics }, rows };
+  }
+}
+
+export const dpo: ObjectiveDefinition<PreferenceExample> = {
+  sequencesPerExample: 2,
+  create: (run) => new DpoObjective(run),
+};
+
+export function dpoHyper(recipe: Pick<Recipe, 'beta' | 'loss_type' | 'label_smoothing'>): DpoHyper {
+  return { beta: recipe.beta, lossType: recipe.loss_type, labelSmoothing: recipe.label_smoothing };
+}
 
 export interface DpoHyper {
   beta: number;
@@ -17,7 +67,7 @@ export interface DpoHyper {
   labelSmoothing: number;
 }
 
-export interface DpoMicroResult {
+interface DpoMicroResult {
   P: number;
   pairIndices: number[];
   pairAt: number; // (P, 4) [loss, rewards/chosen, rewards/rejected, z]
@@ -28,7 +78,7 @@ export interface DpoMicroResult {
 /** Reference log-probs per pair index: [chosen, rejected]. */
 export type ReferenceCache = Map<number, [number, number]>;
 
-export function recordDpoMicroStep(
+function recordDpoMicroStep(
   ctx: GpuContext,
   model: LlamaModel,
   adapter: LoraAdapter | null,
@@ -127,7 +177,7 @@ export interface DpoMetrics {
 }
 
 /** Means over all pairs of the step (TRL's names), and fills the reference cache. */
-export function dpoStepMetrics(report: Float32Array, micro: DpoMicroResult[], cache: ReferenceCache): DpoMetrics {
+function dpoStepMetrics(report: Float32Array, micro: DpoMicroResult[], cache: ReferenceCache): DpoMetrics {
   const acc = { loss: 0, rc: 0, rr: 0, accuracy: 0, pc: 0, pr: 0, n: 0 };
   for (const m of micro) {
     for (let k = 0; k < m.P; k++) {
@@ -153,5 +203,44 @@ export function dpoStepMetrics(report: Float32Array, micro: DpoMicroResult[], ca
     'rewards/margins': (acc.rc - acc.rr) / n,
     'logps/chosen': acc.pc / n,
     'logps/rejected': acc.pr / n,
+  };
+}
+
+/** TRL's DPO metrics averaged over `pairs`, without training (the model with `adapter`, or the base when null). */
+export async function evaluateDpo(
+  ctx: GpuContext,
+  model: LlamaModel,
+  adapter: LoraAdapter | null,
+  pairs: PreferenceExample[],
+  padId: number,
+  hyper: DpoHyper,
+  batchSize = 4,
+  cache: ReferenceCache = new Map(),
+): Promise<DpoMetrics & { rows: number }> {
+  const sums: Record<string, number> = {};
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const chunk = pairs.slice(i, i + batchSize);
+    const batch = uploadBatch(ctx, dpoBatch(chunk, padId));
+    const report = new StepReport(ctx);
+    const indices = chunk.map((_, k) => i + k);
+    const micro = recordDpoMicroStep(ctx, model, adapter, batch, indices, cache, hyper, 1, 0, report, false);
+    const buf = ctx.pool.acquire(report.size * 4, undefined, 'eval report');
+    report.record(buf);
+    const m = dpoStepMetrics(await ctx.readF32(buf, report.size), [micro], cache);
+    ctx.pool.release(buf);
+    for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v * chunk.length;
+    batch.destroy();
+  }
+  const n = Math.max(pairs.length, 1);
+  const mean = (k: keyof DpoMetrics) => (sums[k] ?? 0) / n;
+  return {
+    loss: mean('loss'),
+    'rewards/chosen': mean('rewards/chosen'),
+    'rewards/rejected': mean('rewards/rejected'),
+    'rewards/accuracies': mean('rewards/accuracies'),
+    'rewards/margins': mean('rewards/margins'),
+    'logps/chosen': mean('logps/chosen'),
+    'logps/rejected': mean('logps/rejected'),
+    rows: pairs.length,
   };
 }

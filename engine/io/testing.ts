@@ -1,4 +1,4 @@
-// Test helper (Node only): a local HTTP server on 127.0.0.1 that answers the routes
+// Test-only (Node): the fake hub: a local HTTP server on 127.0.0.1 that answers the routes
 // @huggingface/hub calls, like huggingface.co does:
 //   GET /api/models/<owner>/<name>/tree/<rev>?recursive=..&expand=..   -> JSON list of entries
 //   GET /<owner>/<name>/resolve/<rev>/<path>  (Range: bytes=a-b -> 206 + Content-Range, else 200)
