@@ -7,7 +7,7 @@
 //        batch pair prompt i with completion i-1 (klMismatchedRows).
 //   Reward: any preference-pair file; each answer tokenized whole with its prompt (rewardRows.ts).
 import type { ByteSource } from '../io/byteSource.ts';
-import type { TokenizedRow } from '../train/examples.ts';
+import type { TokenizedRow } from './examples.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { readAndConvert, readDatasetRows, tokenStats, type LoadStats } from './dataset.ts';
 import type { ReadResult } from './readers.ts';

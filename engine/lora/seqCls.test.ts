@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { modelSpecFromConfig } from '../model/config.ts';
-import { moduleShape } from './adapter.ts';
+import { moduleShape } from '../model/modules.ts';
 import { parsePeftConfig, peftConfigJson, readPeftWeights } from './peft.ts';
 import { freshScoreWeight, parsePeftTask, peftSeqClsConfigJson, peftSeqClsWeightsBytes, readScoreWeight, SCORE_KEY } from './seqCls.ts';
 import { writeSafetensors } from '../io/safetensors.ts';

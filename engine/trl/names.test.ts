@@ -2,7 +2,7 @@
 // (trlConfigFields.json, read from their sources), and against the recipe's own keys.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { recipeSchema } from '../train/recipe.ts';
+import { recipeSchema } from '../recipe/schema.ts';
 import { TRL_FIXED, TRL_METHODS, TRL_NAMES, TRL_TRAINERS, type TrlMethod, type TrlTarget } from './names.ts';
 
 const fields = JSON.parse(readFileSync(new URL('./trlConfigFields.json', import.meta.url), 'utf8')) as { classes: Record<string, string[]> };

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { splitEval } from '../train/evalSplit.ts';
-import { RecipeError } from '../train/recipe.ts';
+import { RecipeError } from '../recipe/schema.ts';
 import { splitRows, trlDataset } from './dataset.ts';
 import { TRL_METHODS, TRL_TRAINERS } from './names.ts';
 import { py, trainPy, trlArguments, trlProjectFiles, type TrlProjectInput } from './project.ts';

@@ -4,7 +4,7 @@
 // center_rewards_coefficient). Defaults of those methods that the recipe schema does not hold yet are
 // marked PROVISIONAL: the method list of the recipe description replaces them.
 import { z } from 'zod';
-import { RecipeError, resolveRecipe, type Recipe } from '../train/recipe.ts';
+import { RecipeError, resolveRecipe, type Recipe } from '../recipe/schema.ts';
 import { TRL_METHODS, type TrlMethod } from './names.ts';
 
 const methodKeys = z
