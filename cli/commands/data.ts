@@ -5,7 +5,8 @@
 // --skip_invalid_rows, like training.
 import type { Command } from 'commander';
 import { isMethod, METHODS } from '../../engine/recipe/methods.ts';
-import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
+import type { LoadedDataset, Method } from '../../engine/data/dataset.ts';
+import { inspectMethodData, loadMethodExamples } from '../../engine/data/methodData.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
 import { WhetstoneError } from '../../engine/errors.ts';
@@ -67,7 +68,7 @@ export async function loadModelTokenizer(model: string, opts: { revision?: strin
 export async function dataCommand(file: string, flags: DataFlags, print: (line: string) => void = (l) => console.log(l)): Promise<DataReport> {
   const method = flags.method === undefined ? undefined : parseMethod(flags.method);
   const src = await NodeFileSource.open(file);
-  const info = await inspectDataset(src, { method });
+  const info = await inspectMethodData(src, { method });
   const report: DataReport = {
     file,
     fileFormat: info.fileFormat,
@@ -82,7 +83,7 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
   let loaded: LoadedDataset | null = null;
   if (flags.model && info.validRows > 0) {
     const tokenizer = await loadModelTokenizer(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json });
-    loaded = await loadTrainingExamples(src, tokenizer, {
+    loaded = await loadMethodExamples(src, tokenizer, {
       method: info.method,
       maxLength: flags.max_length,
       dropLongRows: Boolean(flags.drop_long_rows),

@@ -1,7 +1,8 @@
 // EngineApi.inspectDataset: what the dataset panel shows for a dropped file. Without a model:
 // format, valid rows, errors by line and a preview. With a model: also one example rendered
 // through the chat template token by token (trained or not), and token statistics.
-import { formatIssue, inspectDataset, loadTrainingExamples, maskPreview, type DatasetIssue } from '../data/dataset.ts';
+import { formatIssue, maskPreview, type DatasetIssue } from '../data/dataset.ts';
+import { firstTrainingRow, inspectMethodData, loadMethodExamples } from '../data/methodData.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
 import type { TokenizedRow } from '../data/examples.ts';
 import { WhetstoneError } from '../errors.ts';
@@ -26,7 +27,7 @@ export async function datasetReport(
   options: { maxLength?: number } = {},
 ): Promise<DatasetReport> {
   const src = new MemorySource(file.name, new Uint8Array(file.data));
-  const inspected = await inspectDataset(src, { method: method ?? undefined });
+  const inspected = await inspectMethodData(src, { method: method ?? undefined });
   const report: DatasetReport = {
     fileName: file.name,
     format: inspected.format,
@@ -42,7 +43,7 @@ export async function datasetReport(
   if (!tokenizer || inspected.validRows === 0) return report;
   let loaded;
   try {
-    loaded = await loadTrainingExamples(src, tokenizer, {
+    loaded = await loadMethodExamples(src, tokenizer, {
       method: inspected.method,
       maxLength: options.maxLength ?? DEFAULT_MAX_LENGTH,
       dropLongRows: false,
@@ -64,8 +65,7 @@ export async function datasetReport(
     report.rows = loaded.stats.rows - loaded.issues.length;
     report.countLabel = countLabel(inspected.method, report.rows);
   }
-  const ex = loaded.examples;
-  const first = ex.method === 'sft' ? ex.rows[0] : ex.rows[0]?.chosen;
+  const first = firstTrainingRow(loaded.examples);
   if (first) report.maskPreview = tokenMask(tokenizer, first);
   const t = loaded.stats.tokens;
   report.tokenStats = { min: t.min, max: t.max, mean: t.mean, trainedTokens: loaded.stats.trainedTokens, truncated: loaded.stats.truncated };

@@ -8,6 +8,7 @@ import type { Compression } from './containers.ts';
 import { decodeCsvCells } from './csvCells.ts';
 import { renameHint } from './formatHints.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, unsupportedFormat, type FormatId, type Method, type PreferenceRecord, type SftRecord } from './formats.ts';
+import { methodRows } from '../recipe/methods.ts';
 import { readDatasetFile, type FileFormat, type ReadResult } from './readers.ts';
 import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
@@ -27,7 +28,8 @@ export interface DatasetInspection {
   compression: Compression | null;
   /** Human name of the detected format, e.g. "ShareGPT". */
   format: string;
-  formatId: FormatId;
+  /** 'unpaired' for KTO's prompt/completion/label rows. */
+  formatId: FormatId | 'unpaired';
   method: Method;
   /** Data rows in the file (readable or not). */
   rows: number;
@@ -85,7 +87,7 @@ export interface LoadedDataset {
   stats: LoadStats;
   /** Human name of the detected format. */
   format: string;
-  formatId: FormatId;
+  formatId: FormatId | 'unpaired';
   fileFormat: FileFormat;
   compression: Compression | null;
   /** The invalid rows (empty unless skipInvalidRows). */
@@ -139,10 +141,11 @@ export async function readAndConvert(src: ByteSource, method: Method | undefined
     const cols = [...new Set(datas.slice(0, 100).flatMap((d) => Object.keys(d)))];
     throw fileIssue(`no known dataset format in the columns ${columnList(cols)}`, renameHint(cols) ?? FORMAT_HELP);
   }
-  if (method && format.method !== method) {
+  if (method && methodRows(format.method) !== methodRows(method)) {
+    const wanted = method === 'dpo' || method === 'sft' ? `${method.toUpperCase()} data` : `preference pairs (${method.toUpperCase()} data)`;
     throw fileIssue(
-      `the rows are ${format.name} (${format.method.toUpperCase()} data), not ${method.toUpperCase()} data`,
-      method === 'dpo' ? 'DPO needs prompt/chosen/rejected pairs (or chosen/rejected transcripts).' : `Train this file with method ${format.method}.`,
+      `the rows are ${format.name} (${format.method.toUpperCase()} data), not ${wanted}`,
+      methodRows(method) === 'pairs' ? `${method.toUpperCase()} needs prompt/chosen/rejected pairs (or chosen/rejected transcripts).` : `Train this file with method ${format.method}.`,
     );
   }
   const issues = [...read.issues];
@@ -189,7 +192,7 @@ export async function inspectDataset(src: ByteSource, opts: { method?: Method } 
 }
 
 /** A record's last user turn before the first answer: the prompt a sample generation would answer. */
-export function samplePrompt(rec: SftRecord | PreferenceRecord): string | null {
+export function samplePrompt(rec: SftRecord | Pick<PreferenceRecord, 'prompt'>): string | null {
   const prompt = 'kind' in rec ? (rec.kind === 'text' ? null : rec.kind === 'conversation' ? rec.messages.slice(0, rec.messages.findIndex((m) => m.role === 'assistant')) : rec.prompt) : rec.prompt;
   if (prompt === null) return null;
   const turns = typeof prompt === 'string' ? (hhToMessages(prompt) ?? [{ role: 'user', content: prompt }]) : prompt;
@@ -270,7 +273,8 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       'Fix the rows, or raise max_length.',
     );
   }
-  const examples: TrainingExamples = c.method === 'sft' ? { method: 'sft', rows: sft } : { method: 'dpo', rows: dpo };
+  const pairsMethod = opts.method === 'orpo' || opts.method === 'simpo' ? opts.method : 'dpo';
+  const examples: TrainingExamples = c.method === 'sft' ? { method: 'sft', rows: sft } : { method: pairsMethod, rows: dpo };
   const trainedTokens = c.method === 'sft' ? sft.reduce((s, r) => s + countedTokens(r), 0) : dpo.reduce((s, r) => s + countedTokens(r.chosen) + countedTokens(r.rejected), 0);
   return {
     examples,

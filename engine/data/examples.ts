@@ -17,7 +17,30 @@ export interface PreferenceExample {
   line?: number;
 }
 
-export type TrainingExamples = { method: 'sft'; rows: SftExample[] } | { method: 'dpo'; rows: PreferenceExample[] };
+/** One KTO row: prompt and completion tokens (BOS / EOS as TRL adds them) and its label. */
+export interface UnpairedExample {
+  prompt: number[];
+  completion: number[];
+  /** true: a desirable completion (thumbs up), false: an undesirable one. */
+  label: boolean;
+  line?: number;
+}
+
+/** A reward-model pair: prompt + each answer, tokenized whole (TRL's RewardTrainer). */
+export interface RewardExample {
+  chosen: number[];
+  rejected: number[];
+  line?: number;
+}
+
+/** The rows of a training set, by the method that trains on them (engine/recipe/methods.ts). */
+export type TrainingExamples =
+  | { method: 'sft'; rows: SftExample[] }
+  | { method: 'dpo'; rows: PreferenceExample[] }
+  | { method: 'orpo'; rows: PreferenceExample[] }
+  | { method: 'simpo'; rows: PreferenceExample[] }
+  | { method: 'kto'; rows: UnpairedExample[] }
+  | { method: 'reward'; rows: RewardExample[] };
 
 /** Tokens a row trains on (its mask's ones, minus the first token which nothing predicts). */
 export function countedTokens(row: TokenizedRow): number {

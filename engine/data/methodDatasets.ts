@@ -7,7 +7,7 @@
 //        batch pair prompt i with completion i-1 (klMismatchedRows).
 //   Reward: any preference-pair file; each answer tokenized whole with its prompt (rewardRows.ts).
 import type { ByteSource } from '../io/byteSource.ts';
-import type { TokenizedRow } from './examples.ts';
+import type { RewardExample, TokenizedRow, UnpairedExample } from './examples.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { readAndConvert, readDatasetRows, tokenStats, type LoadStats } from './dataset.ts';
 import type { ReadResult } from './readers.ts';
@@ -16,33 +16,27 @@ import { toPreferenceRecord } from './records.ts';
 import { rewardPairFits, tokenizeRewardPair } from './rewardRows.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { joinPair, tokenizeUnpaired, type Fit } from './tokenizeRows.ts';
-import { isUnpairedData, toUnpairedRecord, UNPAIRED_FORMAT, unpairPreferences, type UnpairedRecord } from './unpaired.ts';
+import { isUnpairedData, ktoWeightAdvice, toUnpairedRecord, UNPAIRED_FORMAT, unpairPreferences, type UnpairedRecord } from './unpaired.ts';
+import type { Compression } from './containers.ts';
+import type { FileFormat } from './readers.ts';
 import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
 
 export interface MethodLoadOptions {
   maxLength: number;
   dropLongRows: boolean;
   skipInvalidRows: boolean;
+  /** KTO's desirable_weight / undesirable_weight: TRL's advice when they do not suit the label balance becomes a warning. */
+  ktoWeights?: { desirable: number; undesirable: number };
 }
 
-/** One KTO row: prompt and completion tokens (BOS / EOS as TRL adds them) and its label. */
-export interface UnpairedExample {
-  prompt: number[];
-  completion: number[];
-  label: boolean;
-  line?: number;
-}
-
-export interface RewardExample {
-  chosen: number[];
-  rejected: number[];
-  line?: number;
-}
+export type { RewardExample, UnpairedExample };
 
 interface Loaded<T> {
   examples: T[];
   stats: LoadStats;
   format: string;
+  fileFormat: FileFormat;
+  compression: Compression | null;
   issues: DatasetIssue[];
   warnings: string[];
 }
@@ -107,6 +101,8 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
   const desirable = examples.filter((x) => x.label).length;
   const warnings = commonWarnings(issues, total, truncated, dropped, opts.maxLength, 'the prompt keeps its end, the completion its start');
   if (examples.length === 0) throw noUsableRows(read.file, read.unit, total, issues.length, dropped);
+  const advice = opts.ktoWeights ? ktoWeightAdvice(desirable, examples.length - desirable, opts.ktoWeights.desirable, opts.ktoWeights.undesirable) : null;
+  if (advice) warnings.push(advice);
   const trainedTokens = examples.reduce((s, x) => s + x.completion.length, 0);
   return {
     examples,
@@ -114,6 +110,8 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
     undesirable: examples.length - desirable,
     stats: { rows: total, skipped: issues.length, truncated, dropped, used: examples.length, tokens: tokenStats(lengths), trainedTokens },
     format,
+    fileFormat: read.fileFormat,
+    compression: read.compression,
     issues,
     warnings,
   };
@@ -121,8 +119,8 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
 
 /** Reward-model pairs: prompt + chosen and prompt + rejected tokenized whole; longer ones dropped (TRL). */
 export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokenizer, opts: Omit<MethodLoadOptions, 'dropLongRows'>): Promise<Loaded<RewardExample>> {
-  const c = await readAndConvert(src, 'dpo');
-  if (c.method !== 'dpo') {
+  const c = await readAndConvert(src, 'reward');
+  if (c.method === 'sft') {
     throw new DatasetError(
       { file: c.read.file, line: null, unit: c.read.unit, field: null, problem: `the rows are ${FORMAT_NAMES[c.formatId]} (SFT data), not preference pairs` },
       'A reward model learns from pairs: prompt/chosen/rejected (or chosen/rejected with the prompt inside).',
@@ -154,6 +152,8 @@ export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokeniz
     examples,
     stats: { rows: c.total, skipped: issues.length, truncated: 0, dropped, used: examples.length, tokens: tokenStats(lengths), trainedTokens },
     format: FORMAT_NAMES[c.formatId],
+    fileFormat: c.read.fileFormat,
+    compression: c.read.compression,
     issues,
     warnings,
   };

@@ -7,8 +7,7 @@
 //
 // A new key is one entry: e.g. QLoRA's
 //   load_in_4bit: field(z.boolean().default(false), { group: 'memory', help: '...', form: { label: '4-bit base (QLoRA)' } }),
-// or KTO's
-//   desirable_weight: field(z.number().positive().default(1), { group: 'method', methods: ['kto'], help: '...', form: { label: 'Desirable weight' } }),
+// or one only some methods read, like KTO's desirable_weight below (`methods: ['kto']`).
 // Pure data (zod only): the studio imports this file (see eslint.config.js).
 import { z } from 'zod';
 import { LORA_MODULES } from '../model/modules.ts';
@@ -88,6 +87,11 @@ export const RECIPE_FIELDS = {
     help: `examples (${METHODS.map((m) => `${m.toUpperCase()} ${METHOD_INFO[m].unit[1]}`).join(', ')}) per micro-batch`,
     form: { label: 'Batch size' },
   }),
+  per_device_eval_batch_size: field(z.number().int().positive().default(8), {
+    group: 'logging',
+    help: 'examples per forward pass when evaluating (KTO: the rows whose KL term is averaged together)',
+    form: { label: 'Eval batch size', advanced: true },
+  }),
   gradient_accumulation_steps: field(z.number().int().positive().default(1), { group: 'training', help: 'micro-batches per optimizer step', form: { label: 'Gradient accumulation' } }),
   max_steps: field(z.number().int().default(-1), {
     group: 'training',
@@ -143,13 +147,48 @@ export const RECIPE_FIELDS = {
     help: 'pack short rows into max_length sequences (no cross-row attention)',
     form: { label: 'Packing', advanced: true },
   }),
-  beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta' } }),
+  beta: field(z.number().positive().default(0.1), {
+    group: 'method',
+    methods: ['dpo', 'orpo', 'simpo', 'kto'],
+    help: 'DPO/KTO: how far from the reference model the rewards may pull; ORPO: weight of the odds-ratio term (lambda); SimPO: reward scale',
+    form: { label: 'Beta' },
+  }),
   loss_type: field(z.enum(DPO_LOSS_TYPES).default('sigmoid'), { group: 'method', methods: ['dpo'], help: 'DPO loss', form: { label: 'Loss type' } }),
   label_smoothing: field(z.number().min(0).max(0.49).default(0), {
     group: 'method',
-    methods: ['dpo'],
-    help: 'DPO label smoothing (cDPO / robust)',
+    methods: ['dpo', 'simpo'],
+    help: 'label smoothing of the preference loss (cDPO / robust DPO; SimPO)',
     form: { label: 'Label smoothing', advanced: true },
+  }),
+  simpo_gamma: field(z.number().min(0).default(0.5), {
+    group: 'method',
+    methods: ['simpo'],
+    help: 'SimPO target reward margin gamma (the logits are lc - lr - gamma/beta)',
+    form: { label: 'SimPO gamma' },
+  }),
+  cpo_alpha: field(z.number().min(0).default(0), {
+    group: 'method',
+    methods: ['simpo'],
+    help: "weight of the chosen answers' NLL added to the SimPO loss (0 = pure SimPO; TRL's CPO default is 1)",
+    form: { label: 'NLL weight (cpo_alpha)', advanced: true },
+  }),
+  desirable_weight: field(z.number().positive().default(1), {
+    group: 'method',
+    methods: ['kto'],
+    help: 'KTO weight of the desirable (label true) rows',
+    form: { label: 'Desirable weight' },
+  }),
+  undesirable_weight: field(z.number().positive().default(1), {
+    group: 'method',
+    methods: ['kto'],
+    help: 'KTO weight of the undesirable (label false) rows',
+    form: { label: 'Undesirable weight' },
+  }),
+  center_rewards_coefficient: field(z.number().min(0).nullable().default(null), {
+    group: 'method',
+    methods: ['reward'],
+    help: 'pull the rewards toward mean zero: adds c * mean((r_chosen + r_rejected)^2) to the loss (0.01 is usual; unset = off)',
+    form: { label: 'Center rewards coefficient', advanced: true },
   }),
   gradient_checkpointing: field(z.boolean().default(false), {
     group: 'memory',

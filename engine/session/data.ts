@@ -1,20 +1,22 @@
 // A dataset file read the way the recipe says (the same for training, evaluation and both faces):
-// method, max_length, drop_long_rows, completion_only_loss, skip_invalid_rows.
-import { loadTrainingExamples, type LoadedDataset, type LoadOptions } from '../data/dataset.ts';
+// method, max_length, drop_long_rows, completion_only_loss, skip_invalid_rows (KTO: the weights' advice).
+import type { LoadedDataset } from '../data/dataset.ts';
+import { loadMethodExamples, type MethodDataOptions } from '../data/methodData.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { Recipe } from '../recipe/schema.ts';
 
-export function dataOptions(recipe: Recipe): LoadOptions {
+export function dataOptions(recipe: Recipe): MethodDataOptions {
   return {
     method: recipe.method,
     maxLength: recipe.max_length,
     dropLongRows: recipe.drop_long_rows,
     completionOnlyLoss: recipe.completion_only_loss,
     skipInvalidRows: recipe.skip_invalid_rows,
+    ktoWeights: { desirable: recipe.desirable_weight, undesirable: recipe.undesirable_weight },
   };
 }
 
 export function loadExamples(src: ByteSource, tokenizer: ChatTokenizer, recipe: Recipe): Promise<LoadedDataset> {
-  return loadTrainingExamples(src, tokenizer, dataOptions(recipe));
+  return loadMethodExamples(src, tokenizer, dataOptions(recipe));
 }

@@ -4,7 +4,8 @@
 // the first step watched for out-of-memory, sample generations, and a lost device turned into a
 // GpuDeviceLost naming the checkpoint to resume from. The faces keep only their own concerns: flags
 // and terminal output; postMessage shapes, page callbacks and pause/stop.
-import { inspectDataset, type LoadedDataset } from '../data/dataset.ts';
+import type { LoadedDataset } from '../data/dataset.ts';
+import { inspectMethodData } from '../data/methodData.ts';
 import type { TrainingExamples } from '../data/examples.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
@@ -86,7 +87,7 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   let evalSet: TrainingExamples | null = null;
   if (init.evalData) evalSet = (await loadExamples(init.evalData, loaded.tokenizer, recipe)).examples;
   else if (recipe.eval_split > 0 && train.rows.length > 1) [train, evalSet] = splitEval(train, recipe.eval_split, recipe.seed);
-  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectDataset(init.data, { method: recipe.method })).samplePrompt : null;
+  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectMethodData(init.data, { method: recipe.method })).samplePrompt : null;
 
   // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
   const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };

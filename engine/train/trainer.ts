@@ -1,6 +1,6 @@
-// The training loop, the same for every method: seeded data order, gradient accumulation, one
-// readback per optimizer step, metrics with TRL's names, evaluation, checkpoints (atomic) and
-// resume. What a step computes is the method's objective (objectives/); nothing here names a method.
+// The training loop, the same for every method: seeded data order (or the dataset's, where the
+// objective says so), gradient accumulation, one readback per optimizer step, metrics with TRL's
+// names, evaluation, checkpoints (atomic) and resume. What a step computes is the method's objective (objectives/); nothing here names a method.
 import type { GpuContext } from '../gpu/context.ts';
 import type { LlamaModel } from '../model/model.ts';
 import { readLoraWeights, zeroLoraGrads } from '../lora/adapter.ts';
@@ -10,7 +10,7 @@ import type { TrainingExamples } from '../data/examples.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { epochOrder } from './batching.ts';
 import { encodeCheckpoint, type DecodedCheckpoint, type TrainerState } from './checkpointState.ts';
-import { createObjective, type LogEntry, type MicroBatch, type Objective } from './objectives/index.ts';
+import { createObjective, OBJECTIVES, type LogEntry, type MicroBatch, type Objective } from './objectives/index.ts';
 import { LoraOptimizer } from './optimizer.ts';
 import { totalSteps } from './recipe.ts';
 import { StepReport } from './report.ts';
@@ -136,7 +136,7 @@ export class Trainer {
   /** Eval metrics with the `eval_` prefix HF uses. */
   async evaluate(): Promise<LogEntry> {
     const ev = this.init.eval!;
-    const { metrics } = await this.objective.evaluate(ev.rows, this.init.recipe.per_device_train_batch_size);
+    const { metrics } = await this.objective.evaluate(ev.rows, this.init.recipe.per_device_eval_batch_size);
     const out: LogEntry = {};
     for (const [k, v] of Object.entries(metrics)) out[`eval_${k}`] = v;
     return out;
@@ -172,13 +172,13 @@ export class Trainer {
     return { metrics, tokens: step.tokens, applied };
   }
 
-  /** Row indices of global micro-batch m (epoch-wise seeded shuffle). */
+  /** Row indices of global micro-batch m (epoch-wise seeded shuffle, or the dataset order where the objective says so). */
   private microRows(m: number): number[] {
     const { recipe, train } = this.init;
     const n = train.rows.length;
     const epoch = Math.floor(m / this.batchesPerEpoch);
     const within = m % this.batchesPerEpoch;
-    const order = epochOrder(n, recipe.seed, epoch);
+    const order = OBJECTIVES[train.method].dataOrder === 'sequential' ? Array.from({ length: n }, (_, i) => i) : epochOrder(n, recipe.seed, epoch);
     const bs = recipe.per_device_train_batch_size;
     return order.slice(within * bs, Math.min(n, (within + 1) * bs));
   }

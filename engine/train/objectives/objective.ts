@@ -71,5 +71,10 @@ export interface ObjectiveDefinition<Row> {
    * rows of activations per_device_train_batch_size examples take (the memory estimate).
    */
   sequencesPerExample: number;
+  /**
+   * How the trainer orders the rows: a seeded shuffle per epoch (default; HF Trainer's
+   * RandomSampler), or the dataset order (TRL's KTOTrainer uses a SequentialSampler).
+   */
+  dataOrder?: 'shuffled' | 'sequential';
   create(run: ObjectiveRun): Objective<Row>;
 }
