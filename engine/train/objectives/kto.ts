@@ -85,9 +85,13 @@ class KtoObjective implements Objective<UnpairedExample> {
 
   private upload(rows: UnpairedExample[], klRows: TokenizedRow[]): Batches {
     const { ctx, padId } = this.run;
+    const seqs = rows.map(unpairedRow);
+    // One length for both batches: the model's activations then fit both passes (a longer second
+    // batch would make it reallocate them under the first one's recorded commands).
+    const T = Math.max(1, ...seqs.map((r) => r.ids.length), ...klRows.map((r) => r.ids.length));
     return {
-      rows: uploadBatch(ctx, batchFromRows(rows.map(unpairedRow), padId)),
-      kl: uploadBatch(ctx, batchFromRows(klRows, padId)),
+      rows: uploadBatch(ctx, batchFromRows(seqs, padId, T)),
+      kl: uploadBatch(ctx, batchFromRows(klRows, padId, T)),
       labels: ctx.uploadTemporary(Uint32Array.from(rows, (r) => (r.label ? 1 : 0))),
     };
   }
