@@ -39,7 +39,10 @@ export function DatasetPanel() {
         <label className="field">
           <span className="field-label">Dataset file</span>
           <input type="file" accept=".jsonl,.ndjson,.json,.csv,.parquet,.gz" onChange={(e) => void readFile(e.target.files?.[0])} />
-          <span className="field-help">JSONL, JSON, CSV or Parquet (gzip-compressed too): chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO). Or drop it here.</span>
+          <span className="field-help">
+            JSONL, JSON, CSV or Parquet (gzip-compressed too): chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO, ORPO, SimPO, reward model),
+            prompt/completion/label (KTO). Or drop it here.
+          </span>
         </label>
         <div className="actions">
           <span className="muted">Or try:</span>
@@ -48,6 +51,9 @@ export function DatasetPanel() {
           </button>
           <button type="button" className="secondary" onClick={() => void loadDemo('dpo')}>
             Demo DPO dataset
+          </button>
+          <button type="button" className="secondary" onClick={() => void loadDemo('kto')}>
+            Demo KTO dataset
           </button>
         </div>
         {dataset.status === 'reading' && <p className="muted">Checking {dataset.file?.name}…</p>}

@@ -3,6 +3,7 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetReport } from '../../engine/api/contract.ts';
 import type { ApiError } from '../../engine/api/types.ts';
+import { methodReads, methodRows } from '../../engine/recipe/methods.ts';
 import { inspectDataset } from '../engineClient.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
@@ -25,7 +26,7 @@ export interface DatasetSlice {
   /** Inspects the current file again (after a model loads: the mask preview needs its tokenizer). */
   reinspectDataset: () => Promise<void>;
   /** One of the bundled demo datasets (public/datasets), fetched from this page's own server. */
-  loadDemoDataset: (kind: 'sft' | 'dpo') => Promise<void>;
+  loadDemoDataset: (kind: 'sft' | 'dpo' | 'kto') => Promise<void>;
 }
 
 let inspection = 0;
@@ -35,12 +36,20 @@ export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice>
     const ticket = ++inspection;
     set({ dataset: { ...get().dataset, status: 'reading', file, error: null } });
     try {
-      const method = detectMethod ? null : get().recipe.method;
-      const report = await inspectDataset(file, method, { maxLength: get().recipe.max_length });
+      const options = { maxLength: get().recipe.max_length };
+      let report = await inspectDataset(file, detectMethod ? null : get().recipe.method, options);
       if (ticket !== inspection) return;
+      // The file's format says which trainers can take it (messages/prompt-completion: SFT; pairs:
+      // DPO, ORPO, SimPO, KTO, reward; prompt/completion/label: KTO). The chosen method stays when
+      // it can (read again as that method: KTO counts a pair file's rows unpaired); else the
+      // format's method is chosen.
+      const current = get().recipe.method;
+      if (report.method !== current && methodReads(current, methodRows(report.method))) {
+        report = await inspectDataset(file, current, options);
+        if (ticket !== inspection) return;
+      }
       set({ dataset: { status: 'ready', file, report, error: null } });
-      // The file's format says which trainer it is for (messages/prompt-completion: SFT; pairs: DPO).
-      if (report.method !== get().recipe.method) get().setMethod(report.method);
+      if (report.method !== get().recipe.method) get().switchMethod(report.method);
     } catch (e) {
       if (ticket !== inspection) return;
       set({ dataset: { status: 'error', file, report: null, error: asProblem(e) } });

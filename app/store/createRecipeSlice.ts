@@ -18,8 +18,10 @@ export interface RecipeSlice {
   memory: MemoryState;
   setRecipe: (patch: Partial<RecipeValues>) => void;
   replaceRecipe: (recipe: RecipeValues) => void;
-  /** Switches SFT/DPO, with the learning rate that suits the method and model size. */
+  /** The Method menu: switches the method (with the learning rate that suits it and the model size) and reads the dataset again as that method. */
   setMethod: (method: Method) => void;
+  /** Switches the method without reading the dataset again (the dataset slice, after reading it). */
+  switchMethod: (method: Method) => void;
   /** Defaults that suit a newly loaded model (the method stays). */
   applyModelDefaults: (info: ModelInfo) => void;
   refreshEstimate: () => Promise<void>;
@@ -33,6 +35,10 @@ export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> =
   setRecipe: (patch) => set({ recipe: { ...get().recipe, ...patch } }),
   replaceRecipe: (recipe) => set({ recipe }),
   setMethod: (method) => {
+    get().switchMethod(method);
+    void get().reinspectDataset();
+  },
+  switchMethod: (method) => {
     const size = sizeClass(get().model.info);
     set({ recipe: { ...get().recipe, method, learning_rate: defaultLearningRate(size, method) } });
   },

@@ -39,7 +39,7 @@ export interface DatasetReport {
   format: string; // human name, e.g. "OpenAI messages", "preference pairs (prompt/chosen/rejected)"
   method: Method; // what the format implies
   rows: number; // valid rows
-  countLabel: string; // "3 rows" (SFT) or "3 pairs" (DPO)
+  countLabel: string; // "3 rows" (SFT), "3 pairs" (DPO, ORPO, SimPO, reward) or "6 examples" (KTO)
   errors: DatasetIssueReport[]; // first errors (up to ~50)
   errorCount: number;
   preview: Record<string, unknown>[]; // first rows as parsed (for the table)

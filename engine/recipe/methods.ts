@@ -18,6 +18,8 @@ export interface MethodInfo {
   /** What one example is, singular and plural ("3 pairs"); per_device_train_batch_size counts these. */
   unit: readonly [string, string];
   rows: MethodRows;
+  /** Other rows it also reads (KTO unpairs preference pairs as TRL does). */
+  alsoReads?: readonly MethodRows[];
   /** One line: when to use it (README, the menu's tooltip). */
   when: string;
   /** Defaults of this method that differ from the field table's, by recipe key (a recipe may still set its own). */
@@ -61,6 +63,7 @@ export const METHOD_INFO = {
     label: 'KTO — thumbs up / thumbs down',
     unit: ['example', 'examples'],
     rows: 'unpaired',
+    alsoReads: ['pairs'],
     when: 'you have single answers marked good or bad (thumbs up/down), not pairs; also takes pair files',
     defaults: { learning_rate: 5e-6 },
     minBatchSize: { size: 2, why: "its KL term pairs each prompt with another row's completion of the batch (TRL refuses 1)" },
@@ -91,4 +94,10 @@ export function countLabel(method: Method, n: number): string {
 /** The rows `method` reads (METHOD_INFO.rows). */
 export function methodRows(method: Method): MethodRows {
   return METHOD_INFO[method].rows;
+}
+
+/** Whether `method` trains on a file of `rows` (its own rows, or ones it converts, as KTO does pairs). */
+export function methodReads(method: Method, rows: MethodRows): boolean {
+  const info: MethodInfo = METHOD_INFO[method];
+  return info.rows === rows || (info.alsoReads ?? []).includes(rows);
 }
