@@ -57,12 +57,20 @@ function zeroBuffer(ctx: GpuContext, n: number, label: string): GPUBuffer {
   return createBuffer(ctx.device, n * 4, undefined, label); // WebGPU zero-initialises new buffers
 }
 
-/** Zeroes every dA/dB (start of an optimizer step). */
+/** Zeroes every dA/dB, and a reward model's score-head gradient (start of an optimizer step). */
 export function zeroLoraGrads(ctx: GpuContext, adapter: LoraAdapter): void {
   for (const mods of adapter.layers) for (const m of Object.values(mods)) {
     ctx.clear(m!.dA);
     ctx.clear(m!.dB);
   }
+  if (adapter.score) ctx.clear(adapter.score.grad);
+}
+
+/** Gives the adapter a score head with these weights (H): a reward model (PEFT SEQ_CLS). */
+export function attachScoreHead(ctx: GpuContext, adapter: LoraAdapter, weight: Float32Array): void {
+  adapter.score?.weight.destroy();
+  adapter.score?.grad.destroy();
+  adapter.score = { weight: upload(ctx.device, weight, undefined, 'score.weight'), grad: zeroBuffer(ctx, weight.length, 'score.grad'), size: weight.length };
 }
 
 /** Reads every A and B back: name `${layer}.${module}` -> {A (r,in), B (out,r)}. */
@@ -84,4 +92,6 @@ export function destroyAdapter(adapter: LoraAdapter): void {
   for (const mods of adapter.layers) for (const m of Object.values(mods)) {
     for (const b of [m!.A, m!.B, m!.dA, m!.dB]) b.destroy();
   }
+  adapter.score?.weight.destroy();
+  adapter.score?.grad.destroy();
 }

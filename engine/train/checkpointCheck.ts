@@ -8,6 +8,10 @@ import { isPlainObject } from '../io/json.ts';
 import type { TensorInfo } from '../io/safetensors.ts';
 import type { LoraConfig } from '../lora/types.ts';
 import type { Method } from '../recipe/methods.ts';
+import { SCORE_KEY } from '../lora/seqCls.ts';
+
+/** The checkpoint name of a reward model's score-head moments (optimizer.safetensors: score.exp_avg, score.exp_avg_sq). */
+export const SCORE_MOMENTS = 'score';
 
 /** What the resumed run expects; every field is optional (pass the values the user asked for). */
 export interface CheckpointExpectation {
@@ -59,6 +63,8 @@ export function checkMoments(
   for (const [name, info] of adapterTensors) {
     const m = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (m) expected.set(`${m[1]}.${m[2]}.${m[3]}`, info.shape.reduce((a, b) => a * b, 1));
+    // A reward model's score head (SEQ_CLS) is trained in full: it has moments too.
+    if (name === SCORE_KEY) expected.set(SCORE_MOMENTS, info.shape.reduce((a, b) => a * b, 1));
   }
   if (moments.size === 0) {
     if (optim === 'adamw_torch') fail(file, 'holds no AdamW moments (exp_avg, exp_avg_sq): the checkpoint was trained with optim sgd', 'Resume with --optim sgd, or start a new run.');

@@ -1,4 +1,4 @@
-// The optimizer over a LoRA adapter's A/B tensors: global grad norm + clipping + non-finite check
+// The optimizer over a LoRA adapter's A/B tensors (and a reward model's score head): global grad norm + clipping + non-finite check
 // on the GPU, then one AdamW (or SGD) kernel per tensor, all recorded into the step's command
 // buffer. The step counter t only advances for steps that were applied (a non-finite step is
 // skipped on the GPU and not counted, as torch's GradScaler does).
@@ -7,6 +7,7 @@ import type { GpuContext } from '../gpu/context.ts';
 import { GRAD_STATS_FLOATS, gradStatsAccumulate, gradStatsCheckValues, gradStatsFinalize, gradStatsReset } from '../ops/gradStats.ts';
 import { adamwStep, sgdStep } from '../ops/optimizer.ts';
 import { loraParameters, type LoraAdapter } from '../lora/types.ts';
+import { SCORE_MOMENTS } from './checkpointCheck.ts';
 
 export interface OptimizerHyper {
   optim: 'adamw_torch' | 'sgd';
@@ -51,6 +52,13 @@ export class LoraOptimizer {
         v: adam ? createBuffer(ctx.device, n * 4, undefined, `${name}.exp_avg_sq`) : null,
       };
     });
+    // A reward model's score head is trained in full, as one more tensor (named "score" in checkpoints).
+    const score = adapter.score;
+    if (score) {
+      const n = score.size;
+      const moment = (what: string) => (adam ? createBuffer(ctx.device, n * 4, undefined, `score.${what}`) : null);
+      this.slots.push({ name: SCORE_MOMENTS, param: score.weight, grad: score.grad, n, m: moment('exp_avg'), v: moment('exp_avg_sq') });
+    }
   }
 
   /** Number of trainable values. */

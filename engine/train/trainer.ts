@@ -3,8 +3,8 @@
 // names, evaluation, checkpoints (atomic) and resume. What a step computes is the method's objective (objectives/); nothing here names a method.
 import type { GpuContext } from '../gpu/context.ts';
 import type { LlamaModel } from '../model/model.ts';
-import { readLoraWeights, zeroLoraGrads } from '../lora/adapter.ts';
-import { peftConfigJson, peftWeightsBytes } from '../lora/peft.ts';
+import { zeroLoraGrads } from '../lora/adapter.ts';
+import { adapterFileBytes } from '../lora/seqCls.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { TrainingExamples } from '../data/examples.ts';
 import type { Recipe } from '../recipe/schema.ts';
@@ -199,16 +199,13 @@ export class Trainer {
 
   private async adapterFiles(): Promise<FileMap> {
     const { ctx, adapter, model, baseModel } = this.init;
-    const weights = await readLoraWeights(ctx, adapter);
-    return {
-      'adapter_config.json': new TextEncoder().encode(peftConfigJson(adapter.config, baseModel)),
-      'adapter_model.safetensors': peftWeightsBytes(adapter.config, model.spec.numLayers, weights),
-    };
+    const files = await adapterFileBytes(ctx, adapter, model.spec.numLayers, baseModel);
+    return { 'adapter_config.json': new TextEncoder().encode(files.config), 'adapter_model.safetensors': files.weights };
   }
 
   private async saveCheckpoint(): Promise<void> {
     const { ctx, adapter, model, baseModel, recipe, train } = this.init;
-    const weights = await readLoraWeights(ctx, adapter);
+    const files = await adapterFileBytes(ctx, adapter, model.spec.numLayers, baseModel);
     const state: TrainerState = {
       global_step: this.step,
       epoch: this.epoch(),
@@ -219,15 +216,15 @@ export class Trainer {
       log_history: this.history,
     };
     const scheduler = { lr_scheduler_type: recipe.lr_scheduler_type, total_steps: this.total, warmup_steps: warmupSteps(recipe, this.total), last_step: this.step };
-    const files = encodeCheckpoint(
+    const checkpoint = encodeCheckpoint(
       state,
-      peftConfigJson(adapter.config, baseModel),
-      peftWeightsBytes(adapter.config, model.spec.numLayers, weights),
+      files.config,
+      files.weights,
       await this.optimizer.exportState(),
       scheduler,
       recipe.seed,
     );
-    await this.init.store.saveCheckpoint(this.step, files);
+    await this.init.store.saveCheckpoint(this.step, checkpoint);
     this.init.callbacks?.onCheckpoint?.(this.step);
   }
 }
