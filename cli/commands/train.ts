@@ -5,16 +5,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { ByteSource } from '../../engine/io/byteSource.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
-import { loadModel } from '../../engine/model/loadModel.ts';
+import { loadModel, type LoadedModel } from '../../engine/model/loadModel.ts';
 import { countLabel, METHODS } from '../../engine/recipe/methods.ts';
 import { RecipeError, resolveRecipe, type Recipe } from '../../engine/recipe/schema.ts';
-import { prepareTraining } from '../../engine/session/training.ts';
+import { packingSummary } from '../../engine/session/data.ts';
+import { prepareTraining, type TrainingSession } from '../../engine/session/training.ts';
 import type { CheckpointExpectation } from '../../engine/train/checkpointCheck.ts';
 import { FolderRunStore, readCheckpointFolder } from '../../engine/train/runStoreNode.ts';
+import { chooseMethod, methodLine, type MethodChoice, type MethodSource } from '../dataMethod.ts';
 import { openGpu } from '../gpu.ts';
-import { offlineOption, openModelFiles } from '../modelSource.ts';
+import { baseModelName, offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter, formatDuration } from '../progress.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
 
@@ -47,9 +50,20 @@ export function registerTrainCommand(program: Command): void {
     .addOption(offlineOption())
     .option('--json', 'print the final metrics as one JSON line');
   addRecipeFlags(cmd).action(async (flags: TrainFlags) => {
-    const given = { ...(flags.config ? await readRecipeFile(flags.config) : {}), ...recipeFromFlags(flags) };
-    await train(flags, resolveRecipe(given), given);
+    const config = flags.config ? await readRecipeFile(flags.config) : {};
+    const given = { ...config, ...recipeFromFlags(flags) };
+    // The method (and with it the method's defaults) from the data, unless the flags or --config set it.
+    const data = await NodeFileSource.open(flags.data);
+    const choice = await chooseMethod(data, askedMethod(flags, config));
+    await train(flags, resolveRecipe({ ...given, method: choice.method }), given, data, choice);
   });
+}
+
+/** The method the user set: --method wins over the --config file's "method". */
+function askedMethod(flags: TrainFlags, config: Record<string, unknown>): MethodSource | null {
+  if (flags.method !== undefined) return { value: flags.method, from: 'flag' };
+  if (config.method !== undefined) return { value: config.method, from: 'config', path: flags.config! };
+  return null;
 }
 
 async function readRecipeFile(path: string): Promise<Record<string, unknown>> {
@@ -61,8 +75,9 @@ async function readRecipeFile(path: string): Promise<Record<string, unknown>> {
 }
 
 /** `given`: the recipe keys the user set (a --config file and flags), as opposed to defaults. */
-async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>): Promise<void> {
+async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>, data: ByteSource, choice: MethodChoice): Promise<void> {
   const out = createReporter();
+  if (choice.detected) out.line(methodLine(choice));
   const { ctx, lost } = await openGpu(flags.json);
   const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
   const resumeDir = flags.resume_from_checkpoint;
@@ -72,12 +87,12 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
     ctx,
     loaded,
     recipe,
-    data: await NodeFileSource.open(flags.data),
+    data,
     evalData: flags.eval_data ? await NodeFileSource.open(flags.eval_data) : null,
     resumeFrom: resumeDir ? { name: resumeDir, files: await readCheckpointFolder(resumeDir), expected: askedLora(recipe, given) } : null,
     adapter: flags.adapter ? await openNodeFolder(flags.adapter) : null,
     store,
-    baseModel: flags.model,
+    baseModel: baseModelName(flags.model),
     deviceLost: lost,
     memoryPolicy: 'warn', // WebGPU cannot tell a GPU's memory: the estimate may be wrong on a big card
     callbacks: {
@@ -99,19 +114,23 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
     out.line('stopping after this step (Ctrl-C again to abort without saving)...');
   };
   process.on('SIGINT', onSigint);
-  if (!flags.json) {
-    const { spec } = loaded;
-    const lora = session.adapter.config;
-    out.line(
-      `${recipe.method.toUpperCase()} on ${spec.modelType} (${(loaded.parameters / 1e6).toFixed(1)}M params), ${countLabel(recipe.method, session.train.rows.length)} (${session.data.format}), ${session.total} steps, LoRA r=${lora.r} on ${lora.targetModules.join(',')} (${session.trainer.trainableParameters} trainable)`,
-    );
-  }
+  if (!flags.json) out.line(startLine(recipe, loaded, session));
   const result = await session.run();
   process.off('SIGINT', onSigint);
   out.done();
   const summary = { ...(result.lastLog ?? {}), steps: result.steps, stopped: result.stopped, skipped_steps: result.skippedSteps, output_dir: flags.output_dir };
   if (flags.json) console.log(JSON.stringify(summary));
-  else out.line(`${result.stopped ? 'stopped' : 'done'} after ${result.steps} steps; adapter in ${flags.output_dir}`);
+  else out.line(`${result.stopped ? 'stopped' : 'done'} after ${steps(result.steps)}; adapter in ${flags.output_dir}`);
+}
+
+const steps = (n: number) => `${n} step${n === 1 ? '' : 's'}`;
+
+/** "SFT on llama (0.1M params), 24 rows (OpenAI messages) packed into ..., 3 steps, LoRA r=8 on ... (N trainable)". */
+function startLine(recipe: Recipe, loaded: LoadedModel, session: TrainingSession): string {
+  const lora = session.adapter.config;
+  const examples = session.packing ? packingSummary(session.packing) : countLabel(recipe.method, session.train.rows.length);
+  const data = session.packing ? `${session.data.format}: ${examples}` : `${examples} (${session.data.format})`;
+  return `${recipe.method.toUpperCase()} on ${loaded.spec.modelType} (${(loaded.parameters / 1e6).toFixed(1)}M params), ${data}, ${steps(session.total)}, LoRA r=${lora.r} on ${lora.targetModules.join(',')} (${session.trainer.trainableParameters} trainable)`;
 }
 
 /** The LoRA options the user set (a resumed checkpoint must match them; the ones left out come from the checkpoint). */

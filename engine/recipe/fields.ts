@@ -17,6 +17,9 @@ import { METHOD_INFO, METHODS, type Method } from './methods.ts';
 export const LR_SCHEDULER_TYPES = ['constant', 'constant_with_warmup', 'linear', 'cosine'] as const;
 export const OPTIMIZERS = ['adamw_torch', 'sgd'] as const;
 export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
+/** TRL's SFTConfig.packing_strategy: best-fit decreasing (long rows truncated), the same with long rows split, or one stream cut into max_length pieces. */
+export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
+export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
@@ -140,8 +143,14 @@ export const RECIPE_FIELDS = {
   packing: field(z.boolean().default(false), {
     group: 'method',
     methods: ['sft'],
-    help: 'pack short rows into max_length sequences (no cross-row attention)',
+    help: 'pack whole rows into max_length sequences across the dataset (TRL): fewer, fuller steps; positions restart per row, no attention across rows',
     form: { label: 'Packing', advanced: true },
+  }),
+  packing_strategy: field(z.enum(PACKING_STRATEGIES).default('bfd'), {
+    group: 'method',
+    methods: ['sft'],
+    help: 'with packing: bfd = best-fit decreasing, rows longer than max_length truncated; bfd_split = the same, long rows split into pieces; wrapped = all rows as one stream cut every max_length tokens (rows split, attention across them, as TRL)',
+    form: { label: 'Packing strategy', advanced: true },
   }),
   beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta' } }),
   loss_type: field(z.enum(DPO_LOSS_TYPES).default('sigmoid'), { group: 'method', methods: ['dpo'], help: 'DPO loss', form: { label: 'Loss type' } }),

@@ -4,8 +4,9 @@
 // the first step watched for out-of-memory, sample generations, and a lost device turned into a
 // GpuDeviceLost naming the checkpoint to resume from. The faces keep only their own concerns: flags
 // and terminal output; postMessage shapes, page callbacks and pause/stop.
-import { inspectDataset, type LoadedDataset } from '../data/dataset.ts';
+import type { LoadedDataset } from '../data/dataset.ts';
 import type { TrainingExamples } from '../data/examples.ts';
+import type { PackingStats } from '../data/packing.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
@@ -25,7 +26,7 @@ import { absurdValueWarnings } from '../train/recipeWarnings.ts';
 import type { RunStore } from '../train/runStore.ts';
 import { Trainer, type TrainerCallbacks, type TrainResult } from '../train/trainer.ts';
 import { chatPrompt, generateText } from './chat.ts';
-import { loadExamples } from './data.ts';
+import { loadExamples, packForRecipe } from './data.ts';
 import { FirstStepGuard } from './firstStepGuard.ts';
 import { estimateTrainingMemory, trainingOutOfMemory, type MemoryEstimate } from './memory.ts';
 
@@ -86,7 +87,11 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   let evalSet: TrainingExamples | null = null;
   if (init.evalData) evalSet = (await loadExamples(init.evalData, loaded.tokenizer, recipe)).examples;
   else if (recipe.eval_split > 0 && train.rows.length > 1) [train, evalSet] = splitEval(train, recipe.eval_split, recipe.seed);
-  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectDataset(init.data, { method: recipe.method })).samplePrompt : null;
+  // Packed once here (TRL packs the dataset, eval rows too by default); the trainer sees packed rows as rows.
+  const packed = packForRecipe(train, recipe);
+  train = packed.examples;
+  if (evalSet) evalSet = packForRecipe(evalSet, recipe).examples;
+  const samplePrompt = init.samples ? init.samples.prompt?.trim() || data.samplePrompt : null;
 
   // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
   const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };
@@ -97,7 +102,7 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
       ? await loadAdapter(ctx, loaded.spec, init.adapter)
       : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
   try {
-    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt);
+    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt, packed.packing);
   } catch (e) {
     destroyAdapter(adapter);
     throw e;
@@ -124,11 +129,14 @@ export class TrainingSession {
     readonly estimate: MemoryEstimate,
     /** The training file as loaded (format, statistics). */
     readonly data: LoadedDataset,
+    /** The rows the trainer steps through (packed sequences when the recipe packs). */
     readonly train: TrainingExamples,
     readonly evalSet: TrainingExamples | null,
     readonly adapter: LoraAdapter,
     resume: DecodedCheckpoint | null,
     readonly samplePrompt: string | null,
+    /** How the training rows were packed (recipe.packing), null when they were not. */
+    readonly packing: PackingStats | null,
   ) {
     const { ctx, loaded, recipe } = init;
     const user = init.callbacks ?? {};
