@@ -12,7 +12,7 @@
 // Pure data (zod only): the studio imports this file (see eslint.config.js).
 import { z } from 'zod';
 import { LORA_MODULES } from '../model/modules.ts';
-import { METHOD_INFO, METHODS, type Method } from './methods.ts';
+import { METHOD_INFO, METHODS, methodsByDataKind, type Method } from './methods.ts';
 
 export const LR_SCHEDULER_TYPES = ['constant', 'constant_with_warmup', 'linear', 'cosine'] as const;
 export const OPTIMIZERS = ['adamw_torch', 'sgd'] as const;
@@ -56,6 +56,8 @@ export interface FieldMeta {
   methods?: readonly Method[];
   /** Absent: not in the Recipe form (e.g. skip_invalid_rows is the Dataset panel's checkbox). */
   form?: FormMeta;
+  /** The default as the CLI's --help says it, when it is not the schema's value (the method: from the data). */
+  defaultText?: string;
 }
 
 export interface RecipeField<S extends z.ZodType = z.ZodType> extends FieldMeta {
@@ -67,7 +69,14 @@ function field<S extends z.ZodType>(schema: S, meta: FieldMeta): RecipeField<S> 
 }
 
 export const RECIPE_FIELDS = {
-  method: field(z.enum(METHODS).default('sft'), { group: 'method', help: 'the training method', form: { label: 'Method' } }),
+  // The schema's 'sft' only fills a recipe given without a method; `train` and `eval` take it from the data
+  // (cli/dataMethod.ts) and the studio from the dropped file, before resolving the recipe.
+  method: field(z.enum(METHODS).default('sft'), {
+    group: 'method',
+    help: 'the training method',
+    form: { label: 'Method' },
+    defaultText: `from the data: ${methodsByDataKind()}`,
+  }),
   learning_rate: field(z.number().positive().default(2e-4), {
     group: 'training',
     help: 'peak learning rate',
