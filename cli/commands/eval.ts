@@ -15,12 +15,11 @@ import { chooseMethod, methodLine } from '../dataMethod.ts';
 import { openGpu } from '../gpu.ts';
 import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { bool, num } from '../parse.ts';
-import { createReporter, formatDuration } from '../progress.ts';
+import { createReporter, formatEta } from '../progress.ts';
 
 /** "eval 12/299 pairs  ETA 1m20s" ("ETA estimating…" for the first batches). */
 export function evalProgressLabel(p: EvalProgress): string {
-  const eta = p.etaSeconds === null ? 'estimating…' : formatDuration(p.etaSeconds);
-  return `eval ${p.done}/${countLabel(p.method, p.total)}  ETA ${eta}`;
+  return `eval ${p.done}/${countLabel(p.method, p.total)}  ETA ${formatEta(p.etaSeconds)}`;
 }
 
 interface EvalFlags {

@@ -15,10 +15,11 @@ import { packingSummary } from '../../engine/session/data.ts';
 import { prepareTraining, type TrainingSession } from '../../engine/session/training.ts';
 import type { CheckpointExpectation } from '../../engine/train/checkpointCheck.ts';
 import { FolderRunStore, readCheckpointFolder } from '../../engine/train/runStoreNode.ts';
+import { EtaEstimator } from '../../engine/util/eta.ts';
 import { chooseMethod, methodLine, type MethodChoice, type MethodSource } from '../dataMethod.ts';
 import { openGpu } from '../gpu.ts';
 import { baseModelName, offlineOption, openModelFiles } from '../modelSource.ts';
-import { createReporter, formatDuration } from '../progress.ts';
+import { createReporter, formatEta } from '../progress.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
 
 interface TrainFlags extends Record<string, unknown> {
@@ -83,6 +84,7 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
   const resumeDir = flags.resume_from_checkpoint;
   const store = new FolderRunStore(flags.output_dir);
   let stopRequested = false;
+  let stepEta: EtaEstimator | null = null; // the recent steps' pace, after the first (pipeline compilation) ones
   const session = await prepareTraining({
     ctx,
     loaded,
@@ -97,7 +99,10 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
     memoryPolicy: 'warn', // WebGPU cannot tell a GPU's memory: the estimate may be wrong on a big card
     callbacks: {
       beforeStep: () => (stopRequested ? 'stop' : 'continue'),
-      onProgress: (p) => out.update(p.step / p.total, `step ${p.step}/${p.total}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${formatDuration(p.etaSeconds)}`),
+      onProgress: (p) => {
+        stepEta ??= new EtaEstimator(p.total);
+        out.update(p.step / p.total, `step ${p.step}/${p.total}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${formatEta(stepEta.update(p.step))}`);
+      },
       onLog: (e) => {
         if (!flags.json) out.line(JSON.stringify(e));
       },
