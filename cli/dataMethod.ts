@@ -54,7 +54,7 @@ export async function withFlagHint<T>(asked: MethodSource, load: () => Promise<T
     return await load();
   } catch (e) {
     if (!(e instanceof MethodMismatch)) throw e;
-    throw new WhetstoneError(`${written(asked)} does not fit ${e.file}: its rows are ${e.rowsAre}`, fix(asked, e.suitable));
+    throw new WhetstoneError(`${written(asked)} does not fit ${e.file}: its rows are ${e.rowsAre}, not ${e.needed}`, fix(asked, e.suitable));
   }
 }
 

@@ -101,7 +101,7 @@ describe('whetstone train -> eval -> generate', () => {
       const failed = await whetstone(...command, '--model', MODEL, '--data', data, '--method', 'sft', '--json').catch((e: { code: number; stderr: string }) => e);
       expect((failed as { code: number }).code).toBe(1);
       const stderr = (failed as { stderr: string }).stderr;
-      expect(stderr).toContain(`error: --method sft does not fit ${data}: its rows are preference pairs (prompt/chosen/rejected), preference pairs (chosen/rejected)`);
+      expect(stderr).toContain(`error: --method sft does not fit ${data}: its rows are preference pairs (prompt/chosen/rejected) (preference pairs), not SFT rows`);
       expect(stderr).toContain('hint: Pass --method dpo, or leave it out: the method is then taken from the data.');
       expect(stderr).not.toMatch(/Train this file/);
     }

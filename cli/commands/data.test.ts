@@ -71,7 +71,7 @@ describe('whetstone data', () => {
 
   it('refuses --method that the rows do not fit, naming the flag to pass', async () => {
     const { error } = await run(demoSft, { method: 'dpo' });
-    expect((error as Error).message).toBe(`--method dpo does not fit ${demoSft}: its rows are OpenAI messages, SFT data (conversations, prompt/completion or text)`);
+    expect((error as Error).message).toBe(`--method dpo does not fit ${demoSft}: its rows are OpenAI messages (SFT rows), not preference pairs`);
     expect((error as { hint: string }).hint).toBe('Pass --method sft, or leave it out: the method is then taken from the data.');
   });
 

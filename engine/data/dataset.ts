@@ -151,7 +151,9 @@ export async function readAndConvert(src: ByteSource, method: Method | undefined
     const cols = [...new Set(datas.slice(0, 100).flatMap((d) => Object.keys(d)))];
     throw fileIssue(`no known dataset format in the columns ${columnList(cols)}`, renameHint(cols) ?? FORMAT_HELP);
   }
-  if (method && !sameDataKind(method, format.method)) throw new MethodMismatch(read.file, method, format.method, `${format.name}, ${DATA_KINDS[METHOD_INFO[format.method].data]}`);
+  if (method && !sameDataKind(method, format.method)) {
+    throw new MethodMismatch(read.file, method, format.method, `${format.name} (${DATA_KINDS[METHOD_INFO[format.method].data]})`, DATA_KINDS[METHOD_INFO[method].data]);
+  }
   const issues = [...read.issues];
   const records: Converted['records'] = [];
   for (const row of read.rows) {

@@ -50,11 +50,13 @@ export class MethodMismatch extends DatasetError {
     readonly asked: string,
     /** The method the rows are for (the format's default). */
     readonly suitable: string,
-    /** What the rows are, e.g. "preference pairs (prompt/chosen/rejected) (preference pairs (chosen/rejected))". */
+    /** What the rows are, e.g. "Anthropic HH (implicit prompt) (preference pairs)". */
     readonly rowsAre: string,
+    /** What the asked method trains on, e.g. "SFT rows". */
+    readonly needed: string,
   ) {
     super(
-      { file, line: null, unit: 'line', field: null, problem: `the rows are ${rowsAre}, which method ${asked} does not train on` },
+      { file, line: null, unit: 'line', field: null, problem: `the rows are ${rowsAre}, not ${needed}, which method ${asked} trains on` },
       `Use method ${suitable} for this file, or leave the method unset: it is then taken from the data.`,
     );
   }

@@ -11,8 +11,8 @@
  * be taken from the data. Unpaired preference rows (KTO's prompt/completion/label) will be a third.
  */
 export const DATA_KINDS = {
-  sft: 'SFT data (conversations, prompt/completion or text)',
-  preference: 'preference pairs (chosen/rejected)',
+  sft: 'SFT rows',
+  preference: 'preference pairs',
 } as const;
 export type DataKind = keyof typeof DATA_KINDS;
 
@@ -52,7 +52,7 @@ export function sameDataKind(method: Method, formatMethod: Method): boolean {
   return METHOD_INFO[method].data === METHOD_INFO[formatMethod].data;
 }
 
-/** "sft for SFT data (...), dpo for preference pairs (...)": how the method follows from the data. */
+/** "sft for SFT rows, dpo for preference pairs": how the method follows from the data. */
 export function methodsByDataKind(): string {
   return (Object.keys(DATA_KINDS) as DataKind[])
     .map((kind) => `${METHODS.find((m) => METHOD_INFO[m].data === kind)} for ${DATA_KINDS[kind]}`)
