@@ -1,8 +1,9 @@
 // `whetstone train`: LoRA fine-tuning (any method of engine/recipe/methods.ts), writing a PEFT
 // adapter, metrics.jsonl and checkpoints to --output_dir. The run is assembled by the engine's
 // training session (engine/session/training.ts), the same as the studio's; this file is flags and
-// terminal output. Ctrl-C stops after the current step and keeps the work.
-import { readFile, writeFile } from 'node:fs/promises';
+// terminal output. Ctrl-C, SIGTERM and SIGHUP stop after the current step and keep the work
+// (cli/trainStop.ts); --output_dir is locked and never silently reused (cli/trainFolder.ts).
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
@@ -12,11 +13,14 @@ import { countLabel, METHODS } from '../../engine/recipe/methods.ts';
 import { RecipeError, resolveRecipe, type Recipe } from '../../engine/recipe/schema.ts';
 import { prepareTraining } from '../../engine/session/training.ts';
 import type { CheckpointExpectation } from '../../engine/train/checkpointCheck.ts';
-import { FolderRunStore, readCheckpointFolder } from '../../engine/train/runStoreNode.ts';
+import { FolderRunStore } from '../../engine/train/runStoreNode.ts';
 import { openGpu } from '../gpu.ts';
 import { offlineOption, openModelFiles } from '../modelSource.ts';
-import { createReporter, formatDuration } from '../progress.ts';
+import { createReporter, formatDuration, type Reporter } from '../progress.ts';
+import { bool } from '../parse.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
+import { outputDirInit, readResume, trainingArgs, type Resume } from '../trainFolder.ts';
+import { watchTrainingStops, type TrainingStops } from '../trainStop.ts';
 
 interface TrainFlags extends Record<string, unknown> {
   model: string;
@@ -25,7 +29,8 @@ interface TrainFlags extends Record<string, unknown> {
   eval_data?: string;
   config?: string;
   adapter?: string;
-  resume_from_checkpoint?: string;
+  resume_from_checkpoint?: string | true;
+  overwrite_output_dir?: boolean;
   revision?: string;
   token?: string;
   json?: boolean;
@@ -41,7 +46,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--eval_data <file>', 'evaluation data (same format as --data)')
     .option('--config <recipe.json>', 'a recipe file (the studio saves one); flags override its values')
     .option('--adapter <dir>', 'start from an existing PEFT adapter (its r, alpha and targets)')
-    .option('--resume_from_checkpoint <dir>', 'continue from a checkpoint-N folder')
+    .option('--resume_from_checkpoint [dir]', 'continue from a checkpoint-N folder (no value or true: the newest in --output_dir)')
+    .option('--overwrite_output_dir [bool]', 'replace a run already in --output_dir (its adapter, checkpoints and metrics)', bool('overwrite_output_dir'))
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
     .addOption(offlineOption())
@@ -63,42 +69,54 @@ async function readRecipeFile(path: string): Promise<Record<string, unknown>> {
 /** `given`: the recipe keys the user set (a --config file and flags), as opposed to defaults. */
 async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>): Promise<void> {
   const out = createReporter();
+  // Everything about the folder is settled before the model loads: a wrong resume path or a folder in use fails at once.
+  const resume = await readResume(flags.resume_from_checkpoint, flags.output_dir, recipe, askedLora(recipe, given));
+  const store = new FolderRunStore(flags.output_dir);
+  await store.init(await outputDirInit(flags.output_dir, Boolean(flags.overwrite_output_dir), resume));
+  const stop = watchTrainingStops(out);
+  try {
+    await trainInFolder(flags, recipe, store, resume, stop, out);
+  } finally {
+    stop.dispose();
+    await store.close();
+  }
+}
+
+async function trainInFolder(flags: TrainFlags, recipe: Recipe, store: FolderRunStore, resume: Resume | null, stop: TrainingStops, out: Reporter): Promise<void> {
   const { ctx, lost } = await openGpu(flags.json);
   const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
-  const resumeDir = flags.resume_from_checkpoint;
-  const store = new FolderRunStore(flags.output_dir);
-  let stopRequested = false;
+  let lastCheckpoint = resume?.name ?? null;
   const session = await prepareTraining({
     ctx,
     loaded,
     recipe,
     data: await NodeFileSource.open(flags.data),
     evalData: flags.eval_data ? await NodeFileSource.open(flags.eval_data) : null,
-    resumeFrom: resumeDir ? { name: resumeDir, files: await readCheckpointFolder(resumeDir), expected: askedLora(recipe, given) } : null,
+    resumeFrom: resume,
     adapter: flags.adapter ? await openNodeFolder(flags.adapter) : null,
     store,
     baseModel: flags.model,
     deviceLost: lost,
     memoryPolicy: 'warn', // WebGPU cannot tell a GPU's memory: the estimate may be wrong on a big card
     callbacks: {
-      beforeStep: () => (stopRequested ? 'stop' : 'continue'),
+      beforeStep: () => (stop.requested ? 'stop' : 'continue'),
       onProgress: (p) => out.update(p.step / p.total, `step ${p.step}/${p.total}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${formatDuration(p.etaSeconds)}`),
       onLog: (e) => {
         if (!flags.json) out.line(JSON.stringify(e));
       },
       onWarning: (w) => out.line(`warning: ${w}`),
-      onCheckpoint: (s) => out.line(`saved ${join(flags.output_dir, `checkpoint-${s}`)}`),
+      onCheckpoint: (s) => {
+        lastCheckpoint = join(flags.output_dir, `checkpoint-${s}`);
+        out.line(`saved ${lastCheckpoint}`);
+      },
     },
   });
-  await store.init(Boolean(resumeDir));
-  await writeFile(join(flags.output_dir, 'training_args.json'), JSON.stringify(recipe, null, 2) + '\n');
-
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    out.line('stopping after this step (Ctrl-C again to abort without saving)...');
-  };
-  process.on('SIGINT', onSigint);
+  try {
+    await store.writeRunFile('training_args.json', trainingArgs(recipe, session.adapter.config));
+  } catch (e) {
+    session.destroy();
+    throw e;
+  }
   if (!flags.json) {
     const { spec } = loaded;
     const lora = session.adapter.config;
@@ -106,12 +124,19 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
       `${recipe.method.toUpperCase()} on ${spec.modelType} (${(loaded.parameters / 1e6).toFixed(1)}M params), ${countLabel(recipe.method, session.train.rows.length)} (${session.data.format}), ${session.total} steps, LoRA r=${lora.r} on ${lora.targetModules.join(',')} (${session.trainer.trainableParameters} trainable)`,
     );
   }
+  stop.training();
   const result = await session.run();
-  process.off('SIGINT', onSigint);
   out.done();
-  const summary = { ...(result.lastLog ?? {}), steps: result.steps, stopped: result.stopped, skipped_steps: result.skippedSteps, output_dir: flags.output_dir };
+  const signal = result.stopped ? stop.signal : null;
+  const summary = { ...(result.lastLog ?? {}), steps: result.steps, stopped: result.stopped, ...(signal ? { signal } : {}), skipped_steps: result.skippedSteps, output_dir: flags.output_dir };
   if (flags.json) console.log(JSON.stringify(summary));
-  else out.line(`${result.stopped ? 'stopped' : 'done'} after ${result.steps} steps; adapter in ${flags.output_dir}`);
+  else if (!result.stopped) out.line(`done after ${result.steps} steps; adapter in ${flags.output_dir}`);
+  else {
+    const cont = lastCheckpoint ? `; continue with --resume_from_checkpoint ${lastCheckpoint}` : '';
+    out.line(`stopped${signal ? ` by ${signal}` : ''} after ${result.steps} of ${result.total} steps; adapter in ${flags.output_dir}${cont}`);
+  }
+  // A run cut short by a signal exits 128 + its number, as a shell expects.
+  if (signal) process.exitCode = stop.exitCode!;
 }
 
 /** The LoRA options the user set (a resumed checkpoint must match them; the ones left out come from the checkpoint). */
