@@ -58,3 +58,11 @@ export function trainingArgs(recipe: Recipe, lora: LoraConfig): Uint8Array {
   const args = { ...recipe, lora_r: lora.r, lora_alpha: lora.loraAlpha, lora_dropout: lora.loraDropout, lora_target_modules: lora.targetModules, use_rslora: lora.useRslora };
   return new TextEncoder().encode(JSON.stringify(args, null, 2) + '\n');
 }
+
+/** With --adapter the adapter's own LoRA options are trained: the ones the user set that differ, as one warning (or null). */
+export function ignoredLoraWarning(asked: CheckpointExpectation, lora: LoraConfig): string | null {
+  const had: Record<string, unknown> = { lora_r: lora.r, lora_alpha: lora.loraAlpha, lora_dropout: lora.loraDropout, lora_target_modules: lora.targetModules, use_rslora: lora.useRslora };
+  const differs = Object.entries(asked).filter(([k, v]) => JSON.stringify(Array.isArray(v) ? [...v].sort() : v) !== JSON.stringify(Array.isArray(had[k]) ? [...(had[k] as string[])].sort() : had[k]));
+  if (!differs.length) return null;
+  return `--adapter's own LoRA options are trained, not ${differs.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(', ')} (the adapter has ${differs.map(([k]) => `${k}=${Array.isArray(had[k]) ? (had[k] as string[]).join(',') : had[k]}`).join(', ')})`;
+}

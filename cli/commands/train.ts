@@ -19,7 +19,7 @@ import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter, formatDuration, type Reporter } from '../progress.ts';
 import { bool } from '../parse.ts';
 import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
-import { outputDirInit, readResume, trainingArgs, type Resume } from '../trainFolder.ts';
+import { ignoredLoraWarning, outputDirInit, readResume, trainingArgs, type Resume } from '../trainFolder.ts';
 import { watchTrainingStops, type TrainingStops } from '../trainStop.ts';
 
 interface TrainFlags extends Record<string, unknown> {
@@ -75,14 +75,14 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
   await store.init(await outputDirInit(flags.output_dir, Boolean(flags.overwrite_output_dir), resume));
   const stop = watchTrainingStops(out);
   try {
-    await trainInFolder(flags, recipe, store, resume, stop, out);
+    await trainInFolder(flags, recipe, given, store, resume, stop, out);
   } finally {
     stop.dispose();
     await store.close();
   }
 }
 
-async function trainInFolder(flags: TrainFlags, recipe: Recipe, store: FolderRunStore, resume: Resume | null, stop: TrainingStops, out: Reporter): Promise<void> {
+async function trainInFolder(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>, store: FolderRunStore, resume: Resume | null, stop: TrainingStops, out: Reporter): Promise<void> {
   const { ctx, lost } = await openGpu(flags.json);
   const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
   let lastCheckpoint = resume?.name ?? null;
@@ -111,6 +111,8 @@ async function trainInFolder(flags: TrainFlags, recipe: Recipe, store: FolderRun
       },
     },
   });
+  const ignored = flags.adapter ? ignoredLoraWarning(askedLora(recipe, given), session.adapter.config) : null;
+  if (ignored) out.line(`warning: ${ignored}`);
   try {
     await store.writeRunFile('training_args.json', trainingArgs(recipe, session.adapter.config));
   } catch (e) {
@@ -141,6 +143,6 @@ async function trainInFolder(flags: TrainFlags, recipe: Recipe, store: FolderRun
 
 /** The LoRA options the user set (a resumed checkpoint must match them; the ones left out come from the checkpoint). */
 function askedLora(recipe: Recipe, given: Record<string, unknown>): CheckpointExpectation {
-  const keys = ['lora_r', 'lora_alpha', 'lora_target_modules', 'use_rslora'] as const;
+  const keys = ['lora_r', 'lora_alpha', 'lora_dropout', 'lora_target_modules', 'use_rslora'] as const;
   return Object.fromEntries(keys.filter((k) => given[k] !== undefined).map((k) => [k, recipe[k]]));
 }
