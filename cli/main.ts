@@ -6,6 +6,7 @@ import { registerEvalCommand } from './commands/eval.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerQuantizeCommand } from './commands/quantize.ts';
+import { registerRecipeCommand } from './commands/recipe.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { runCli } from './run.ts';
 
@@ -22,5 +23,6 @@ registerGenerateCommand(program);
 registerDataCommand(program);
 registerExportCommand(program);
 registerQuantizeCommand(program);
+registerRecipeCommand(program);
 
 await runCli(program, process.argv);

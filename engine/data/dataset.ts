@@ -51,6 +51,8 @@ export interface LoadOptions {
   skipInvalidRows: boolean;
   /** Return an empty result instead of refusing a file with no usable row (reports that list the invalid rows). */
   allowEmpty?: boolean;
+  /** Preference pairs as ORPO / CPO tokenize them: BOS prepended and EOS appended where missing (tokenizeRows.ts). */
+  addBosEos?: boolean;
 }
 
 export interface TokenStats {
@@ -92,7 +94,7 @@ export interface LoadedDataset {
   warnings: string[];
 }
 
-interface Converted {
+export interface Converted {
   read: ReadResult;
   formatId: FormatId;
   method: Method;
@@ -101,7 +103,11 @@ interface Converted {
   total: number;
 }
 
-async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+/**
+ * The file's rows as read (CSV cells holding message lists decoded) and the rows that could not
+ * be read; refuses a file without one readable row.
+ */
+export async function readDatasetRows(src: ByteSource): Promise<{ read: ReadResult; total: number }> {
   const read = await readDatasetFile(src);
   if (read.fileFormat === 'csv') {
     // CSV cells are text; only the columns that hold message lists are decoded (csvCells.ts).
@@ -109,9 +115,6 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
     read.rows = decoded.rows;
     read.issues = [...read.issues, ...decoded.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
-  const datas = read.rows.map((r) => r.data);
-  const total = read.rows.length + read.issues.length;
-  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
   if (read.rows.length === 0) {
     const listed = read.issues.slice(0, 10).map(formatIssue).join('\n');
     throw new DatasetError(
@@ -121,6 +124,14 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
       read.issues,
     );
   }
+  return { read, total: read.rows.length + read.issues.length };
+}
+
+/** Reads a file and converts every row of its detected format (SFT or preference) to a record. */
+export async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+  const { read, total } = await readDatasetRows(src);
+  const datas = read.rows.map((r) => r.data);
+  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
   const unsupported = unsupportedFormat(datas);
   if (unsupported) throw fileIssue(unsupported.problem, unsupported.hint);
   const format = detectFormat(datas, method);
@@ -212,7 +223,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
           sft.push({ ids: fit.ids, trainMask: fit.trainMask, line });
         }
       } else {
-        const pair = tokenizePair(tokenizer, rec as PreferenceRecord);
+        const pair = tokenizePair(tokenizer, rec as PreferenceRecord, { addBosEos: opts.addBosEos });
         lengths.push(pair.prompt.length + Math.max(pair.chosen.length, pair.rejected.length));
         const fit = fitPair(pair, opts.maxLength, opts.dropLongRows);
         if (fit.fit === 'dropped') dropped++;

@@ -49,6 +49,11 @@ export function peftConfigJson(config: LoraConfig, baseModel: string): string {
 
 /** adapter_model.safetensors bytes from weights read back from the GPU (F32, like PEFT's default save). */
 export function peftWeightsBytes(config: LoraConfig, numLayers: number, weights: Map<string, InitialWeights>): Uint8Array {
+  return writeSafetensors(peftLoraTensors(config, numLayers, weights), { format: 'pt' });
+}
+
+/** The lora_A / lora_B tensors of an adapter file, in PEFT's names and shapes (F32). */
+export function peftLoraTensors(config: LoraConfig, numLayers: number, weights: Map<string, InitialWeights>): TensorToWrite[] {
   const tensors: TensorToWrite[] = [];
   for (let l = 0; l < numLayers; l++) {
     for (const m of config.targetModules) {
@@ -60,7 +65,7 @@ export function peftWeightsBytes(config: LoraConfig, numLayers: number, weights:
       tensors.push({ name: peftKey(l, m, 'B'), dtype: 'F32', shape: [outF, config.r], data: f32ToBytes(w.B, 'F32') });
     }
   }
-  return writeSafetensors(tensors, { format: 'pt' });
+  return tensors;
 }
 
 /** adapter_config.json of a PEFT adapter folder, parsed; throws when either adapter file is missing. */
