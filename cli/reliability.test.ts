@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSource } from '../engine/io/byteSourceNode.ts';
 import { bytesToF32 } from '../engine/io/dtype.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../engine/io/safetensors.ts';
+import { DPO_LOSS_TYPES } from '../engine/recipe/fields.ts';
+import { METHODS } from '../engine/recipe/methods.ts';
 import { LOCK_FILE, processAlive } from '../engine/train/outputLock.ts';
 import { ROOT } from './testing.ts';
 
@@ -185,9 +187,9 @@ describe('whetstone train under signals, kills and shared folders', () => {
 
     const loss = await finish(['eval', '--model', MODEL, '--data', bad, '--method', 'dpo', '--loss_type', 'evil']);
     expect(loss.code).toBe(1);
-    expect(loss.out.trim()).toBe("error: option '--loss_type <type>' argument 'evil' is invalid. Allowed choices are sigmoid, ipo, hinge, robust.");
+    expect(loss.out.trim()).toBe(`error: option '--loss_type <type>' argument 'evil' is invalid. Allowed choices are ${DPO_LOSS_TYPES.join(', ')}.`);
     const method = await finish(['eval', '--model', MODEL, '--data', bad, '--method', 'ppo']);
     expect(method.code).toBe(1);
-    expect(method.out.trim()).toBe("error: option '--method <method>' argument 'ppo' is invalid. Allowed choices are sft, dpo.");
+    expect(method.out.trim()).toBe(`error: option '--method <method>' argument 'ppo' is invalid. Allowed choices are ${METHODS.join(', ')}.`);
   });
 });
