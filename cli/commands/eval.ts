@@ -2,7 +2,7 @@
 // through the engine's evaluation (engine/session/evaluation.ts: the method's objective, the same
 // one the trainer's eval_steps use). The method is taken from the data unless --method is given;
 // progress goes to stderr (the same bar as `train`), so --json leaves stdout one JSON line.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
 import { loadAdapter } from '../../engine/lora/load.ts';
@@ -45,10 +45,10 @@ export function registerEvalCommand(program: Command): void {
     .description('Loss of a model (and optionally a PEFT adapter) on a dataset, without training')
     .requiredOption('--model <dir|hub_id>', 'model folder or Hugging Face id')
     .requiredOption('--data <file>', 'dataset file (.jsonl, .json, .csv, .parquet)')
-    .option(`--method <${METHODS.join('|')}>`, `sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics (default: from the data: ${methodsByDataKind()})`)
+    .addOption(new Option('--method <method>', `sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics (default: from the data: ${methodsByDataKind()})`).choices(METHODS))
     .option('--adapter <dir>', 'PEFT adapter folder')
     .option('--beta <b>', 'DPO beta', num('beta', { min: 0 }), 0.1)
-    .option('--loss_type <type>', `DPO loss: ${DPO_LOSS_TYPES.join(' | ')}`, 'sigmoid')
+    .addOption(new Option('--loss_type <type>', 'DPO loss').choices(DPO_LOSS_TYPES).default('sigmoid'))
     .option('--label_smoothing <e>', 'DPO label smoothing', num('label_smoothing', { min: 0, max: 0.49 }), 0)
     .option('--max_length <n>', 'truncate rows to this many tokens', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--batch_size <n>', 'rows per forward pass', num('batch_size', { integer: true, min: 1 }), 4)

@@ -47,10 +47,10 @@ export interface TrainingSessionInit {
   /** Evaluation rows from their own file; without it, recipe.eval_split holds some training rows out. */
   evalData?: ByteSource | null;
   /**
-   * Continue from a checkpoint-N's files (name: for messages). The checkpoint must be of the
-   * recipe's method and optimizer, and match `expected` (the LoRA options the user asked for).
+   * Continue from a checkpoint-N (name: for messages): its files, checked here by checkResume, or a
+   * checkpoint the face already read with checkResume (the CLI does, before it locks --output_dir).
    */
-  resumeFrom?: { name: string; files: FileMap; expected?: CheckpointExpectation } | null;
+  resumeFrom?: ResumeFiles | { name: string; checkpoint: DecodedCheckpoint } | null;
   /** Start from an existing PEFT adapter (its r, alpha and targets) instead of a fresh one. */
   adapter?: FileSet | null;
   store: RunStore;
@@ -63,6 +63,18 @@ export interface TrainingSessionInit {
   /** Resolves when the GPU device is lost: the run then ends with GpuDeviceLost at once. */
   deviceLost?: Promise<GpuDeviceLost> | null;
   callbacks?: TrainingCallbacks;
+}
+
+/** A checkpoint's files; it must be of the recipe's method and optimizer, and match `expected` (the LoRA options the user set). */
+export interface ResumeFiles {
+  name: string;
+  files: FileMap;
+  expected?: CheckpointExpectation;
+}
+
+/** Reads and checks a checkpoint strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for. */
+export function checkResume(recipe: Recipe, from: ResumeFiles): Promise<DecodedCheckpoint> {
+  return decodeCheckpoint(from.files, from.name, { method: recipe.method, optim: recipe.optim, ...from.expected });
 }
 
 export interface TrainingSummary extends TrainResult {
@@ -93,9 +105,8 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   if (evalSet) evalSet = packForRecipe(evalSet, recipe).examples;
   const samplePrompt = init.samples ? init.samples.prompt?.trim() || data.samplePrompt : null;
 
-  // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
-  const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };
-  const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name, expected) : null;
+  const from = init.resumeFrom;
+  const resume = !from ? null : 'checkpoint' in from ? from.checkpoint : await checkResume(recipe, from);
   const adapter = resume
     ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { [ADAPTER_CONFIG]: new TextEncoder().encode(resume.adapterConfig), [ADAPTER_WEIGHTS]: resume.adapterWeights })
     : init.adapter
