@@ -64,6 +64,8 @@ export async function inspectMethodData(src: ByteSource, opts: { method?: Method
     previewLines: first.map((r) => r.line),
     columns: [...new Set(u.read.rows.slice(0, 100).flatMap((r) => Object.keys(r.data)))],
     samplePrompt: u.records.length ? samplePrompt(u.records[0].rec) : null,
+    // KTO trains each row on its own: no pairs to preview.
+    previewRecords: [],
   };
 }
 

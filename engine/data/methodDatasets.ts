@@ -9,7 +9,7 @@
 import type { ByteSource } from '../io/byteSource.ts';
 import type { RewardExample, TokenizedRow, UnpairedExample } from './examples.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
-import { readAndConvert, readDatasetRows, tokenStats, type LoadStats } from './dataset.ts';
+import { readAndConvert, readDatasetRows, samplePrompt, tokenStats, type LoadStats } from './dataset.ts';
 import type { ReadResult } from './readers.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, type PreferenceRecord } from './formats.ts';
 import { toPreferenceRecord } from './records.ts';
@@ -39,6 +39,8 @@ interface Loaded<T> {
   compression: Compression | null;
   issues: DatasetIssue[];
   warnings: string[];
+  /** The first usable row's prompt as text, e.g. for sample generations. */
+  samplePrompt: string | null;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
     compression: read.compression,
     issues,
     warnings,
+    samplePrompt: records.length ? samplePrompt(records[0].rec) : null,
   };
 }
 
@@ -156,6 +159,7 @@ export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokeniz
     compression: c.read.compression,
     issues,
     warnings,
+    samplePrompt: c.records.length ? samplePrompt(c.records[0].rec) : null,
   };
 }
 
