@@ -7,6 +7,7 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../engine/api.ts';
 import type {
+  BestOfNResult,
   DatasetReport,
   EngineContract,
   MemoryEstimate,
@@ -158,6 +159,15 @@ export function generate(
   onToken: (textSoFar: string) => void,
 ): Promise<string> {
   return callEngine((api) => api.generate(prompt, options, Comlink.proxy(onToken)));
+}
+
+/** Best-of-N: `n` answers sampled with `adapter` (or the base), each scored by the reward model's adapter. */
+export function bestOfN(
+  prompt: string,
+  options: { adapter: Record<string, ArrayBuffer> | null; rewardAdapter: Record<string, ArrayBuffer>; n: number; maxNewTokens?: number; temperature?: number; seed?: number },
+  onCandidate: (index: number, text: string) => void,
+): Promise<BestOfNResult> {
+  return callEngine((api) => api.bestOfN(prompt, options, Comlink.proxy(onCandidate)));
 }
 
 /** The base model with the adapter merged in, as HF checkpoint files. */

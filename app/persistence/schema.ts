@@ -34,6 +34,8 @@ export interface RunRecord {
   datasetName?: string;
   /** Why the run ended early, when it did (failed, or stopped by a lost device). */
   note?: string;
+  /** A reward model's scores of chosen and rejected answers after the run (its distribution). */
+  rewardScores?: { chosen: number[]; rejected: number[] };
 }
 
 export type StoredModelSource = { kind: 'demo' } | { kind: 'hub'; repo: string; revision?: string } | { kind: 'files'; name: string };

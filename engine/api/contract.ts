@@ -97,6 +97,14 @@ export interface TrainSummary {
   lastLog: Record<string, number> | null;
   /** The final PEFT adapter: adapter_config.json and adapter_model.safetensors. */
   adapter: Record<string, ArrayBuffer>;
+  /** A reward model's scores of its eval rows (or first training rows) at the end: the chosen vs rejected distribution. */
+  rewardScores?: { chosen: number[]; rejected: number[] } | null;
+}
+
+/** Best-of-N: every sampled answer with the reward model's score, and the best one's index. */
+export interface BestOfNResult {
+  candidates: { text: string; reward: number }[];
+  best: number;
 }
 
 export interface EngineContract {
@@ -113,6 +121,15 @@ export interface EngineContract {
     options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
     onToken: (textSoFar: string) => void,
   ): Promise<string>;
+  /**
+   * Best-of-N (rejection sampling): `n` answers sampled from the model with `adapter` (or the base),
+   * each scored by the reward model `rewardAdapter` (a SEQ_CLS adapter); onCandidate sees each answer when finished.
+   */
+  bestOfN(
+    prompt: string,
+    options: { adapter: Record<string, ArrayBuffer> | null; rewardAdapter: Record<string, ArrayBuffer>; n: number; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
+    onCandidate?: (index: number, text: string) => void,
+  ): Promise<BestOfNResult>;
   /** The merged model (base + adapter) as HF checkpoint files (safetensors in the base dtype, config, tokenizer). */
   exportMerged(adapter: Record<string, ArrayBuffer>): Promise<Record<string, ArrayBuffer>>;
 }

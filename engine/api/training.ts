@@ -65,5 +65,6 @@ async function runPrepared(runtime: EngineRuntime, control: TrainControl, reques
     finalLoss: result.finalLoss,
     lastLog: result.lastLog,
     adapter: toArrayBuffers(store.final ?? {}),
+    rewardScores: result.rewardScores,
   };
 }

@@ -13,7 +13,7 @@ import { readAndConvert, readDatasetRows, samplePrompt, tokenStats, type LoadSta
 import type { ReadResult } from './readers.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, type PreferenceRecord } from './formats.ts';
 import { toPreferenceRecord } from './records.ts';
-import { rewardPairFits, tokenizeRewardPair } from './rewardRows.ts';
+import { rewardPairFits, tokenizeRewardPair, tokenizeRewardRecord } from './rewardRows.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { joinPair, tokenizeUnpaired, type Fit } from './tokenizeRows.ts';
 import { isUnpairedData, ktoWeightAdvice, toUnpairedRecord, UNPAIRED_FORMAT, unpairPreferences, type UnpairedRecord } from './unpaired.ts';
@@ -205,4 +205,38 @@ function commonWarnings(issues: DatasetIssue[], total: number, truncated: number
 
 function noUsableRows(file: string, unit: DatasetIssue['unit'], total: number, invalid: number, tooLong: number): DatasetError {
   return new DatasetError({ file, line: null, unit, field: null, problem: `no usable rows (${total} in the file: ${invalid} invalid, ${tooLong} too long)` }, 'Fix the rows, or raise max_length.');
+}
+
+/** A row to score (`whetstone score`): a pair's two sequences, or an SFT row's one. */
+export type ScoreRow = { line: number; chosen: number[]; rejected: number[] } | { line: number; sequence: number[] };
+
+/**
+ * The rows of any file as whole sequences for a reward model: preference pairs as their chosen and
+ * rejected sequences (tokenized as for training), SFT rows as the conversation or prompt + answer.
+ * Invalid rows refuse the file unless skipInvalidRows; rows longer than maxLength are left out
+ * and counted in a warning (a cut answer would be scored for what is missing).
+ */
+export async function loadScoreRows(src: ByteSource, tokenizer: ChatTokenizer, opts: Omit<MethodLoadOptions, 'dropLongRows'>): Promise<{ rows: ScoreRow[]; format: string; warnings: string[] }> {
+  const c = await readAndConvert(src, undefined);
+  const issues = c.issues;
+  const rows: ScoreRow[] = [];
+  let tooLong = 0;
+  for (const { line, rec } of c.records) {
+    try {
+      const row: ScoreRow = 'chosen' in rec ? { line, ...tokenizeRewardPair(tokenizer, rec) } : { line, sequence: tokenizeRewardRecord(tokenizer, rec) };
+      const longest = 'sequence' in row ? row.sequence.length : Math.max(row.chosen.length, row.rejected.length);
+      if (longest > opts.maxLength) tooLong++;
+      else rows.push(row);
+    } catch (e) {
+      if (e instanceof ChatTemplateBudgetError) throw e;
+      if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
+      issues.push({ file: c.read.file, line, unit: c.read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
+    }
+  }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (!opts.skipInvalidRows) refuseInvalid(c.read.file, issues, c.total);
+  const warnings = commonWarnings(issues, c.total, 0, 0, opts.maxLength, '');
+  if (tooLong) warnings.push(`left out ${tooLong} row${tooLong === 1 ? '' : 's'} longer than max_length=${opts.maxLength} tokens; raise --max_length to score them`);
+  if (rows.length === 0) throw noUsableRows(c.read.file, c.read.unit, c.total, issues.length, tooLong);
+  return { rows, format: FORMAT_NAMES[c.formatId], warnings };
 }

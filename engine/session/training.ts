@@ -11,7 +11,10 @@ import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { FileMap, FileSet } from '../io/fileSet.ts';
-import { createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
+import { attachScoreHead, createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
+import { freshScoreWeight } from '../lora/seqCls.ts';
+import { OBJECTIVES } from '../train/objectives/index.ts';
+import { WhetstoneError } from '../errors.ts';
 import { loadAdapter, loadAdapterFiles } from '../lora/load.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
@@ -81,6 +84,24 @@ export interface TrainingSummary extends TrainResult {
   total: number;
   /** The loss of the last step (every step's, not only logged ones). */
   finalLoss: number | null;
+  /** A reward model's scores of its eval rows (or first training rows) at the end: chosen vs rejected. */
+  rewardScores: { chosen: number[]; rejected: number[] } | null;
+}
+
+/**
+ * A reward model trains a score head beside the LoRA: a fresh one (transformers' init,
+ * normal(0, initializer_range)) when the adapter has none (a new run, or a causal-LM adapter to
+ * start from). Other methods train a causal LM: a reward model's adapter cannot start them.
+ */
+function withScoreHeadAsNeeded(ctx: GpuContext, loaded: LoadedModel, recipe: Recipe, adapter: LoraAdapter, given: string | null): void {
+  const rewardModel = OBJECTIVES[recipe.method].scoreHead === true;
+  if (rewardModel && !adapter.score) attachScoreHead(ctx, adapter, freshScoreWeight(loaded.spec.hiddenSize, loaded.spec.initializerRange, (recipe.seed * 31 + 7) >>> 0));
+  if (!rewardModel && adapter.score) {
+    throw new WhetstoneError(
+      `${given ?? 'the adapter'} is a reward model (task_type SEQ_CLS, with a score head); method ${recipe.method} trains a causal LM`,
+      'Start from a causal-LM adapter (or none), or train it further with --method reward.',
+    );
+  }
 }
 
 /** Prepares a run (nothing trained yet): see TrainingSession. Frees what it allocated if it fails. */
@@ -113,6 +134,7 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
       ? await loadAdapter(ctx, loaded.spec, init.adapter)
       : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
   try {
+    withScoreHeadAsNeeded(ctx, loaded, recipe, adapter, init.adapter ? 'the starting adapter' : null);
     return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt, packed.packing);
   } catch (e) {
     destroyAdapter(adapter);
@@ -212,7 +234,8 @@ export class TrainingSession {
       const result = await (lost ? Promise.race([running, lost.then((e) => Promise.reject(e))]) : running);
       await this.guard.check();
       if (result.steps > 0 && (result.steps % this.sampleEvery === 0 || result.steps === this.total)) await this.sample(result.steps);
-      return { ...result, total: this.total, finalLoss: this.lastLoss ?? result.lastLog?.loss ?? null };
+      const rewardScores = await this.trainer.rewardScores();
+      return { ...result, total: this.total, finalLoss: this.lastLoss ?? result.lastLog?.loss ?? null, rewardScores };
     } catch (e) {
       this.guard.end();
       const gone = lost ? await settled(lost) : null;

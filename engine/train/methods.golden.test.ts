@@ -1,16 +1,20 @@
-// ORPO, SimPO and KTO through one real trainer step (runTrainer: the objective, the loop, the
-// optimizer) against the float64 PyTorch goldens of scripts/reference/methods_reference.py on
-// tiny-llama + tiny-llama-lora: the logged loss and TRL metrics, and every LoRA gradient (the
-// optimizer leaves them in dA/dB), within the DPO tolerances of trainer.test.ts. Also: ORPO and
-// SimPO run each sequence through the model once (no reference pass); KTO with an all-desirable batch.
+// ORPO, SimPO, KTO and reward models through one real trainer step (runTrainer: the objective,
+// the loop, the optimizer) against the float64 PyTorch goldens of
+// scripts/reference/methods_reference.py on tiny-llama + tiny-llama-lora (reward: the SEQ_CLS
+// tiny-llama-reward-lora with its score head): the logged loss and TRL metrics, and every LoRA
+// gradient (the optimizer leaves them in dA/dB; reward: and the score head's), within the DPO
+// tolerances of trainer.test.ts. Also: ORPO and SimPO run each sequence through the model once (no
+// reference pass), the reward model too (and without the LM head); KTO with an all-desirable batch.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { PreferenceExample, UnpairedExample } from '../data/examples.ts';
+import type { PreferenceExample, RewardExample, UnpairedExample } from '../data/examples.ts';
+import { openNodeFolder } from '../io/fileSetNode.ts';
+import { loadAdapter } from '../lora/load.ts';
 import { klMismatchedRows } from '../data/methodDatasets.ts';
 import { testContext } from '../gpu/testing.ts';
 import type { GpuBatch } from '../model/batch.ts';
 import { expectClose } from '../ops/testing.ts';
-import { loadTinyLlama, loadTinyLora, peftTensors, runTrainer, type Tensor } from './testing.ts';
+import { loadTinyLlama, loadTinyLora, peftTensors, ROOT, runTrainer, type Tensor } from './testing.ts';
 
 interface Seq {
   ids: number[];
@@ -98,5 +102,30 @@ describe('ORPO / SimPO / KTO trainer steps vs the PyTorch goldens (tiny-llama)',
       if (name === 'all_desirable') expect(Object.keys(log).filter((k) => /rejected|margins/.test(k))).toEqual([]);
       expectGrads(await peftTensors(ctx, adapter, 'grads'), b['lora_grads'], `KTO ${name} grad`);
     }
+  });
+
+  it('reward model: loss with centering, accuracy, margin, min/mean/max reward, LoRA and score-head gradients; one hidden-state pass', { timeout: 600_000 }, async () => {
+    const g = golden('reward');
+    expect(loaded.tokenizer.padId).toBe(g.pad_token_id);
+    const adapter = await loadAdapter(ctx, loaded.spec, await openNodeFolder(`${ROOT}engine/model/fixtures/tiny-llama-reward-lora`));
+    expect(adapter.score?.size).toBe(loaded.spec.hiddenSize);
+    const rows: RewardExample[] = (g.pairs as { chosen: Seq; rejected: Seq }[]).map((p) => ({ chosen: p.chosen.ids, rejected: p.rejected.ids }));
+    const model = loaded.model;
+    const calls = { lm: 0, hidden: [] as number[] };
+    const [forward, forwardHidden] = [model.forward.bind(model), model.forwardHidden.bind(model)];
+    model.forward = (b, o) => (calls.lm++, forward(b, o));
+    model.forwardHidden = (b, o) => (calls.hidden.push(b.B), forwardHidden(b, o));
+    const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'reward', rows }, recipe: { ...SGD, per_device_train_batch_size: 3, center_rewards_coefficient: g.center_rewards_coefficient } });
+    [model.forward, model.forwardHidden] = [forward, forwardHidden];
+    expect(calls).toEqual({ lm: 0, hidden: [6] });
+    const log = out.logs[0];
+    expect(rel(log.loss, g.metrics.loss)).toBeLessThan(1e-4);
+    expectMetrics(log, g.metrics, 'reward');
+    expectGrads(await peftTensors(ctx, adapter, 'grads'), g.lora_grads, 'reward LoRA grad');
+    const scoreGrad = g.score_grad as Tensor;
+    expectClose(await ctx.readF32(adapter.score!.grad, adapter.score!.size), scoreGrad.data, { atol: 1e-4 * Math.max(...scoreGrad.data.map(Math.abs)), rtol: 1e-3 }, 'score grad');
+    // The final adapter is a SEQ_CLS one with the trained head.
+    const config = JSON.parse(new TextDecoder().decode((out.store as { final: Record<string, Uint8Array> }).final['adapter_config.json']));
+    expect([config.task_type, config.modules_to_save]).toEqual(['SEQ_CLS', ['classifier', 'score']]);
   });
 });

@@ -145,6 +145,17 @@ export class Trainer {
     return out;
   }
 
+  /**
+   * A reward model's scores of the eval rows (or of the first `max` training rows) as it is now:
+   * the chosen vs rejected distribution the studio draws after a run; null for other methods.
+   */
+  async rewardScores(max = 256): Promise<{ chosen: number[]; rejected: number[] } | null> {
+    const { train, recipe } = this.init;
+    if (!OBJECTIVES[train.method].scoreHead) return null;
+    const rows = (this.init.eval ?? train).rows.slice(0, max);
+    return (await this.objective.evaluate(rows, recipe.per_device_eval_batch_size)).scores ?? null;
+  }
+
   destroy(): void {
     this.optimizer.destroy();
   }

@@ -52,6 +52,8 @@ export interface EvalResult {
   rows: number;
   /** Tokens the loss counted, when the method counts tokens (SFT). */
   tokens?: number;
+  /** Each pair's rewards, when the method scores rows (a reward model): the distribution the studio draws. */
+  scores?: { chosen: number[]; rejected: number[] };
 }
 
 export interface Objective<Row> {
@@ -80,5 +82,11 @@ export interface ObjectiveDefinition<Row> {
    * RandomSampler), or the dataset order (TRL's KTOTrainer uses a SequentialSampler).
    */
   dataOrder?: 'shuffled' | 'sequential';
+  /**
+   * A reward model: the method trains a score head beside the LoRA (a fresh one, normal(0,
+   * initializer_range), when the starting adapter has none; saved as a PEFT SEQ_CLS adapter), and
+   * its evaluation returns each pair's scores (EvalResult.scores).
+   */
+  scoreHead?: boolean;
   create(run: ObjectiveRun): Objective<Row>;
 }
