@@ -14,7 +14,7 @@ import { klMismatchedRows } from '../data/methodDatasets.ts';
 import { testContext } from '../gpu/testing.ts';
 import type { GpuBatch } from '../model/batch.ts';
 import { expectClose } from '../ops/testing.ts';
-import { loadTinyLlama, loadTinyLora, peftTensors, ROOT, runTrainer, type Tensor } from './testing.ts';
+import { loadTinyLlama, loadTinyLora, MemoryRunStore, peftTensors, ROOT, runTrainer, type Tensor } from './testing.ts';
 
 interface Seq {
   ids: number[];
@@ -115,7 +115,8 @@ describe('ORPO / SimPO / KTO trainer steps vs the PyTorch goldens (tiny-llama)',
     const [forward, forwardHidden] = [model.forward.bind(model), model.forwardHidden.bind(model)];
     model.forward = (b, o) => (calls.lm++, forward(b, o));
     model.forwardHidden = (b, o) => (calls.hidden.push(b.B), forwardHidden(b, o));
-    const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'reward', rows }, recipe: { ...SGD, per_device_train_batch_size: 3, center_rewards_coefficient: g.center_rewards_coefficient } });
+    const store = new MemoryRunStore();
+    const out = await runTrainer({ ctx, loaded, adapter, store, train: { method: 'reward', rows }, recipe: { ...SGD, per_device_train_batch_size: 3, center_rewards_coefficient: g.center_rewards_coefficient } });
     [model.forward, model.forwardHidden] = [forward, forwardHidden];
     expect(calls).toEqual({ lm: 0, hidden: [6] });
     const log = out.logs[0];
@@ -125,7 +126,7 @@ describe('ORPO / SimPO / KTO trainer steps vs the PyTorch goldens (tiny-llama)',
     const scoreGrad = g.score_grad as Tensor;
     expectClose(await ctx.readF32(adapter.score!.grad, adapter.score!.size), scoreGrad.data, { atol: 1e-4 * Math.max(...scoreGrad.data.map(Math.abs)), rtol: 1e-3 }, 'score grad');
     // The final adapter is a SEQ_CLS one with the trained head.
-    const config = JSON.parse(new TextDecoder().decode((out.store as { final: Record<string, Uint8Array> }).final['adapter_config.json']));
+    const config = JSON.parse(new TextDecoder().decode(store.final!['adapter_config.json']));
     expect([config.task_type, config.modules_to_save]).toEqual(['SEQ_CLS', ['classifier', 'score']]);
   });
 });
