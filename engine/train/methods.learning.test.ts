@@ -9,6 +9,10 @@ import { NodeFileSource } from '../io/byteSourceNode.ts';
 import { openNodeFolder } from '../io/fileSetNode.ts';
 import { loadModel } from '../model/loadModel.ts';
 import type { Method } from '../recipe/methods.ts';
+import { attachScoreHead } from '../lora/adapter.ts';
+import { freshScoreWeight } from '../lora/seqCls.ts';
+import { resolveRecipe } from '../recipe/schema.ts';
+import { createObjective } from './objectives/index.ts';
 import { freshAdapter, runTrainer } from './testing.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,5 +65,26 @@ describe('ORPO, SimPO, KTO and reward models learn on the demo model', async () 
     expect(last.loss).toBeLessThan(first.loss);
     expect(last['rewards/margins']).toBeGreaterThan(first['rewards/margins']);
     expect(last['rewards/chosen']).toBeGreaterThan(last['rewards/rejected']);
+  });
+
+  it('reward model: a fresh score head is at chance on a balanced set; training makes the chosen answers score higher', { timeout: 600_000 }, async () => {
+    const data = await examples('reward', 12);
+    if (data.method !== 'reward') throw new Error('reward rows expected');
+    const adapter = freshAdapter(ctx, loaded, { r: 8 });
+    attachScoreHead(ctx, adapter, freshScoreWeight(loaded.spec.hiddenSize, loaded.spec.initializerRange, 5));
+    // Balanced: every pair and its swap. A fresh head (normal(0, initializer_range)) prefers neither
+    // side and gives rewards near 0: accuracy 1/2 and a loss near ln 2.
+    const balanced = [...data.rows, ...data.rows.map((p) => ({ chosen: p.rejected, rejected: p.chosen }))];
+    const objective = createObjective('reward', { ctx, model: loaded.model, adapter, recipe: resolveRecipe({ method: 'reward' }), padId: loaded.tokenizer.padId });
+    const fresh = await objective.evaluate(balanced, 8);
+    console.log(`reward, fresh head on ${balanced.length} balanced pairs: loss ${fresh.metrics.loss.toFixed(4)}, accuracy ${fresh.metrics.accuracy}, margin ${fresh.metrics.margin.toFixed(4)}`);
+    expect(fresh.metrics.accuracy).toBe(0.5);
+    expect(Math.abs(fresh.metrics.loss - Math.LN2)).toBeLessThan(0.05);
+    const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'reward', rows: data.rows.slice(0, 2) }, recipe: { per_device_train_batch_size: 2, max_steps: 10, learning_rate: 2e-2, lr_scheduler_type: 'constant', lora_dropout: 0 } });
+    const [first, last] = [out.logs[0], out.logs.at(-1)!];
+    console.log(`reward: loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}, margin ${first.margin.toFixed(4)} -> ${last.margin.toFixed(4)}`);
+    expect(last.loss).toBeLessThan(first.loss);
+    expect(last.margin).toBeGreaterThan(first.margin);
+    expect(last.accuracy).toBe(1);
   });
 });
