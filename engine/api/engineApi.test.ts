@@ -265,6 +265,24 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(again).toBe(tuned);
   });
 
+  it('trains a reward model (its scores come back for the histogram); best-of-N samples with the SFT adapter and scores with it', async () => {
+    const { callbacks } = recorder();
+    const rm = await engine.train({ recipe: { ...sftRecipe, method: 'reward', learning_rate: 1e-2, max_length: 256 }, dataset: dpoData }, callbacks);
+    expect(JSON.parse(dec(rm.adapter['adapter_config.json'])).task_type).toBe('SEQ_CLS');
+    expect(rm.rewardScores!.chosen.length).toBe(rm.rewardScores!.rejected.length);
+    expect(rm.rewardScores!.chosen.length).toBeGreaterThan(0);
+    const finished: number[] = [];
+    const found = await engine.bestOfN('What is the capital of France?', { adapter: sft.adapter, rewardAdapter: rm.adapter, n: 3, maxNewTokens: 6 }, (i) => finished.push(i));
+    expect(finished).toEqual([0, 1, 2]);
+    expect(found.candidates.length).toBe(3);
+    expect(found.candidates[found.best].reward).toBe(Math.max(...found.candidates.map((c) => c.reward)));
+    // Both adapters stay cached: the SFT adapter still generates as before.
+    const again = await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {});
+    expect(again).toBe(await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {}));
+    // An SFT adapter is no reward model.
+    await expect(engine.bestOfN('Hi', { adapter: null, rewardAdapter: sft.adapter, n: 2, maxNewTokens: 2 })).rejects.toMatchObject({ message: expect.stringMatching(/is not a reward model/) });
+  });
+
   it('exports the merged model as HF checkpoint files', async () => {
     const files = await engine.exportMerged(sft.adapter);
     expect(Object.keys(files)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
