@@ -8,7 +8,7 @@ export const LABEL_TRAINING_STEPS = 20;
 
 /** The recipe fields set for label training (the rest of the recipe stays as it is). */
 export const LABEL_TRAINING_RECIPE = {
-  learning_rate: 5e-3,
+  learning_rate: 2e-3,
   per_device_train_batch_size: 4,
   gradient_accumulation_steps: 1,
   beta: 0.1,

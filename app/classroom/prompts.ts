@@ -25,8 +25,8 @@ export const DEMO_PROMPTS: readonly string[] = [
   'What is nice?',
 ];
 
-/** The fixed prompts the "what changed" panel answers before and after a run. */
-export const WHAT_CHANGED_PROMPTS: readonly string[] = ['What colour is the sky?', 'What sound does a dog make?', 'Can you help me?'];
+/** The fixed prompts the "what changed" panel answers before and after a run (demo prompts whose greedy answers label training moved). */
+export const WHAT_CHANGED_PROMPTS: readonly string[] = ['What is your favourite animal?', 'Tell me a fact.', 'What is big?'];
 
 /** One prompt per non-empty line, trimmed, without repeats. */
 export function parsePromptList(text: string): string[] {

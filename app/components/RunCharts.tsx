@@ -1,19 +1,22 @@
 // The run's live charts: loss, learning rate, grad norm, and for DPO the reward margins and
 // preference accuracy (TRL's metric names).
 import type { Method } from '../../engine/api/contract.ts';
+import { chartExplanation } from '../classroom/chartExplanations.ts';
 import { MetricChart } from './MetricChart.tsx';
 
 export function RunCharts({ logs, method }: { logs: Record<string, number>[]; method: Method }) {
   if (logs.length === 0) return null;
+  // Each chart's "?" explains it in plain words (see app/classroom/chartExplanations.ts).
   return (
     <div className="charts" aria-label="Training charts">
-      <MetricChart title="Loss" series={[{ key: 'loss', label: 'loss', color: '#2f6f5e' }]} logs={logs} />
-      <MetricChart title="Learning rate" series={[{ key: 'learning_rate', label: 'learning_rate', color: '#8a5cc2' }]} logs={logs} />
-      <MetricChart title="Grad norm" series={[{ key: 'grad_norm', label: 'grad_norm', color: '#c2702f' }]} logs={logs} />
+      <MetricChart title="Loss" explain={chartExplanation('Loss', method)} series={[{ key: 'loss', label: 'loss', color: '#2f6f5e' }]} logs={logs} />
+      <MetricChart title="Learning rate" explain={chartExplanation('Learning rate', method)} series={[{ key: 'learning_rate', label: 'learning_rate', color: '#8a5cc2' }]} logs={logs} />
+      <MetricChart title="Grad norm" explain={chartExplanation('Grad norm', method)} series={[{ key: 'grad_norm', label: 'grad_norm', color: '#c2702f' }]} logs={logs} />
       {method === 'dpo' && (
         <>
           <MetricChart
             title="Rewards"
+            explain={chartExplanation('Rewards', method)}
             series={[
               { key: 'rewards/margins', label: 'margins', color: '#2f6fb3' },
               { key: 'rewards/chosen', label: 'chosen', color: '#2f9e5e' },
@@ -21,7 +24,7 @@ export function RunCharts({ logs, method }: { logs: Record<string, number>[]; me
             ]}
             logs={logs}
           />
-          <MetricChart title="Reward accuracy" series={[{ key: 'rewards/accuracies', label: 'rewards/accuracies', color: '#5e6f2f' }]} logs={logs} />
+          <MetricChart title="Reward accuracy" explain={chartExplanation('Reward accuracy', method)} series={[{ key: 'rewards/accuracies', label: 'rewards/accuracies', color: '#5e6f2f' }]} logs={logs} />
         </>
       )}
     </div>

@@ -1,0 +1,55 @@
+// What changed: after a run, fixed prompts answered by the base model and by the tuned model.
+import { useEffect } from 'react';
+import { useStudio } from '../store/index.ts';
+import { Panel } from './Panel.tsx';
+import { Problem } from './Problem.tsx';
+
+export function WhatChangedPanel() {
+  const w = useStudio((s) => s.whatChanged);
+  const phase = useStudio((s) => s.training.phase);
+  const runId = useStudio((s) => s.training.runId);
+  const hasAdapter = useStudio((s) => !!s.training.adapter);
+  const show = useStudio((s) => s.showWhatChanged);
+
+  // Once per finished run, as soon as it is done.
+  useEffect(() => {
+    if (phase === 'done' && hasAdapter && runId && w.runId !== runId) void show();
+  }, [phase, hasAdapter, runId, w.runId, show]);
+
+  return (
+    <Panel title="What changed" subtitle="The same prompts before and after the last run" className="what-changed-panel">
+      {w.rows.length === 0 ? (
+        <p className="muted">After a run finishes, its answers to a few fixed prompts appear here beside the base model&apos;s.</p>
+      ) : (
+        <div className="before-after">
+          <table aria-label="Before and after">
+            <thead>
+              <tr>
+                <th>Prompt</th>
+                <th>Before (base)</th>
+                <th>After (tuned)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {w.rows.map((r) => (
+                <tr key={r.prompt}>
+                  <td>{r.prompt}</td>
+                  <td aria-busy={r.before === null}>{r.before ?? '…'}</td>
+                  <td aria-busy={r.after === null} className={r.after !== null && r.before !== null && r.after !== r.before ? 'changed' : undefined}>
+                    {r.after ?? '…'}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {w.status === 'done' && (
+        <p className="muted">
+          {w.rows.filter((r) => r.after !== r.before).length} of {w.rows.length} answers changed (greedy decoding, so the difference is the training&apos;s).
+        </p>
+      )}
+      {w.error && <Problem error={w.error} />}
+    </Panel>
+  );
+}
