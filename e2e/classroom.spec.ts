@@ -82,6 +82,7 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
 
   // --- Train on my labels: the labels become the dataset, a 2-step DPO run ------------------
   await fill(label, 'Training steps', '2');
+  await fill(region(page, 'What changed'), 'Answer length (tokens)', TOKENS);
   await label.getByRole('button', { name: 'Train on my labels' }).click();
   await expect(region(page, 'Dataset').getByTestId('dataset-count')).toHaveText(`${rows.length} pairs`);
   await expect(region(page, 'Recipe').getByLabel('Method')).toHaveValue('dpo');

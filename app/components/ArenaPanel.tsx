@@ -144,7 +144,7 @@ export function ArenaPanel() {
         <>
           <ArenaResult rounds={a.rounds} nameA={nameA} nameB={nameB} />
           <p className="muted">
-            {nameA}: {label(a.modelA)}. {nameB}: {label(a.modelB)}.
+            {nameA} = {label(a.modelA)}; {nameB} = {label(a.modelB)}.
           </p>
         </>
       )}

@@ -1,6 +1,7 @@
 // What changed: after a run, fixed prompts answered by the base model and by the tuned model.
 import { useEffect } from 'react';
 import { useStudio } from '../store/index.ts';
+import { NumberField } from './NumberField.tsx';
 import { Panel } from './Panel.tsx';
 import { Problem } from './Problem.tsx';
 
@@ -10,6 +11,7 @@ export function WhatChangedPanel() {
   const runId = useStudio((s) => s.training.runId);
   const hasAdapter = useStudio((s) => !!s.training.adapter);
   const show = useStudio((s) => s.showWhatChanged);
+  const setTokens = useStudio((s) => s.setWhatChangedTokens);
 
   // Once per finished run, as soon as it is done.
   useEffect(() => {
@@ -50,6 +52,12 @@ export function WhatChangedPanel() {
         </p>
       )}
       {w.error && <Problem error={w.error} />}
+      <div className="actions advanced">
+        <NumberField label="Answer length (tokens)" value={w.maxNewTokens} integer min={1} max={512} onChange={setTokens} help="max_new_tokens of each before/after answer (greedy)" />
+        <button type="button" className="secondary" disabled={!hasAdapter || w.status === 'generating'} onClick={() => void show()}>
+          Show again
+        </button>
+      </div>
     </Panel>
   );
 }

@@ -20,7 +20,7 @@ export function runsWithAdapters(state: Pick<StudioState, 'runs' | 'model'>): Ru
 export function modelOptions(state: Pick<StudioState, 'runs' | 'model'>): ModelOption[] {
   return [
     { value: 'base', label: 'Base model' },
-    ...runsWithAdapters(state).map((r) => ({ value: r.id, label: `Tuned: ${r.method.toUpperCase()} ${r.steps} steps (${r.id})` })),
+    ...runsWithAdapters(state).map((r) => ({ value: r.id, label: `Run ${r.id}: ${r.method.toUpperCase()}, ${r.steps} steps` })),
   ];
 }
 
