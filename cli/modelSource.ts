@@ -21,7 +21,7 @@ export interface ModelSourceOptions {
   tokenizerOnly?: boolean;
 }
 
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+const HUB_ID = /^[\w-][\w.-]*\/[\w-][\w.-]*$/;
 const TOKENIZER_FILES = new Set(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']);
 
 /** HF_HUB_OFFLINE as huggingface_hub reads it: 1, ON, YES or TRUE (any case). */
@@ -42,8 +42,9 @@ export function offlineOption(): Option {
 
 export async function openModelFiles(model: string, opts: ModelSourceOptions = {}): Promise<FileSet> {
   if (existsSync(model)) return openNodeFolder(model);
+  // "org/name" is a hub id; anything else (./x, /x, a/b/c, x) is a path that does not exist.
   if (!HUB_ID.test(model)) {
-    throw new CheckpointError(model, 'is neither a folder nor a hub id', 'Pass a local model folder or a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct.');
+    throw new CheckpointError('', `no such folder: ${model}`, 'Pass a local model folder or a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct.');
   }
   const offline = opts.offline ?? hubOfflineFromEnv();
   const reporter = createReporter();

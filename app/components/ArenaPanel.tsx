@@ -91,7 +91,7 @@ export function ArenaPanel() {
           Dataset prompts
         </button>
         <span className="advanced">
-          <NumberField label="Arena max new tokens" value={a.maxNewTokens} integer min={1} max={512} onChange={(v) => set({ maxNewTokens: v })} help="max_new_tokens per answer (both models answer greedily)" />
+          <NumberField label="Arena max new tokens" value={a.maxNewTokens} integer min={1} max={512} onChange={(v) => v !== null && set({ maxNewTokens: v })} help="max_new_tokens per answer (both models answer greedily)" />
         </span>
       </div>
       <div className="actions">

@@ -36,9 +36,9 @@ export function LabelPromptFields({ disabled }: { disabled: boolean }) {
             ))}
           </select>
         </label>
-        <NumberField label="Temperature" value={l.temperature} min={0} max={2} onChange={(v) => set({ temperature: v })} help="temperature: higher gives more varied answers" />
-        <NumberField label="Top-p" value={l.topP} min={0.01} max={1} onChange={(v) => set({ topP: v })} help="top_p: sample from the smallest set of tokens holding this much probability" />
-        <NumberField label="Max new tokens" value={l.maxNewTokens} integer min={1} max={512} onChange={(v) => set({ maxNewTokens: v })} help="max_new_tokens per answer" />
+        <NumberField label="Temperature" value={l.temperature} min={0} max={2} onChange={(v) => v !== null && set({ temperature: v })} help="temperature: higher gives more varied answers" />
+        <NumberField label="Top-p" value={l.topP} min={0.01} max={1} onChange={(v) => v !== null && set({ topP: v })} help="top_p: sample from the smallest set of tokens holding this much probability" />
+        <NumberField label="Max new tokens" value={l.maxNewTokens} integer min={1} max={512} onChange={(v) => v !== null && set({ maxNewTokens: v })} help="max_new_tokens per answer" />
       </div>
     </div>
   );

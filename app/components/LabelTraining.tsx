@@ -31,7 +31,7 @@ export function LabelTraining() {
         <button type="button" className="secondary" disabled={preferences === 0} onClick={download}>
           Download labels
         </button>
-        <NumberField label="Training steps" value={steps} integer min={1} max={1000} onChange={setSteps} help="max_steps of the DPO run on your labels" />
+        <NumberField label="Training steps" value={steps} integer min={1} max={1000} onChange={(v) => v !== null && setSteps(v)} help="max_steps of the DPO run on your labels" />
         <button type="button" disabled={preferences === 0 || !modelReady || active} onClick={() => void train(steps)}>
           Train on my labels
         </button>

@@ -53,7 +53,7 @@ export function WhatChangedPanel() {
       )}
       {w.error && <Problem error={w.error} />}
       <div className="actions advanced">
-        <NumberField label="Answer length (tokens)" value={w.maxNewTokens} integer min={1} max={512} onChange={setTokens} help="max_new_tokens of each before/after answer (greedy)" />
+        <NumberField label="Answer length (tokens)" value={w.maxNewTokens} integer min={1} max={512} onChange={(v) => v !== null && setTokens(v)} help="max_new_tokens of each before/after answer (greedy)" />
         <button type="button" className="secondary" disabled={!hasAdapter || w.status === 'generating'} onClick={() => void show()}>
           Show again
         </button>

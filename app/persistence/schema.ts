@@ -6,12 +6,13 @@
 //   datasets     the training file of a run, so an interrupted run can resume after a reload (v2)
 //   labels       the classroom's labels: A/B pairs (and thumbs, for KTO) judged in the Label panel (v3)
 import type { DBSchema } from 'idb';
+import type { Method } from '../../engine/recipe/methods.ts';
 import type { LabelRecord } from '../classroom/labels.ts';
 
 export const DB_NAME = 'whetstone';
 export const DB_VERSION = 3;
 
-export type RunMethod = 'sft' | 'dpo';
+export type RunMethod = Method;
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 
 export interface RunRecord {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../engine/data/validate.ts';
-import { startLocalHub, type LocalHub } from '../../engine/io/localHubNode.ts';
+import { startLocalHub, type LocalHub } from '../../engine/io/testing.ts';
 import { dataCommand, type DataReport } from './data.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

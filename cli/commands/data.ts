@@ -4,10 +4,11 @@
 // loss counts. Exits 1 when the file has invalid rows (training would refuse it) unless
 // --skip_invalid_rows, like training.
 import type { Command } from 'commander';
+import { isMethod, METHODS } from '../../engine/recipe/methods.ts';
 import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
-import { WhetstoneError } from '../../engine/gpu/errors.ts';
+import { WhetstoneError } from '../../engine/errors.ts';
 import { readText } from '../../engine/io/byteSource.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { CheckpointError } from '../../engine/io/errors.ts';
@@ -126,8 +127,9 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
 }
 
 function parseMethod(m: string): Method {
-  if (m === 'sft' || m === 'dpo') return m;
-  throw new WhetstoneError(`--method must be sft or dpo, got ${JSON.stringify(m)}`, 'Pass --method sft or --method dpo.');
+  if (isMethod(m)) return m;
+  const all = METHODS.join(' or ');
+  throw new WhetstoneError(`--method must be ${all}, got ${JSON.stringify(m)}`, `Pass --method ${METHODS.join(' or --method ')}.`);
 }
 
 export function registerDataCommand(program: Command): void {
@@ -135,7 +137,7 @@ export function registerDataCommand(program: Command): void {
     .command('data')
     .description('Check a dataset (JSONL, JSON, CSV, Parquet; gzip-compressed too): detected format, rows, errors by line; with --model, token statistics')
     .argument('<file>', 'the dataset file')
-    .option('--method <method>', 'sft or dpo (default: from the columns)')
+    .option('--method <method>', `${METHODS.join(' or ')} (default: from the columns)`)
     .option('--model <dir|hub_id>', 'a model folder or hub id whose tokenizer and chat template to use (only the tokenizer files are downloaded)')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')

@@ -2,8 +2,8 @@
 // and turn it into the tokenized rows the trainers consume, with length statistics and every
 // skipped, truncated or dropped row counted. Browser-safe: runs in the engine worker.
 import type { ByteSource } from '../io/byteSource.ts';
-import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from '../train/examples.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from './examples.ts';
+import { WhetstoneError } from '../errors.ts';
 import type { Compression } from './containers.ts';
 import { decodeCsvCells } from './csvCells.ts';
 import { renameHint } from './formatHints.ts';
@@ -11,7 +11,7 @@ import { detectFormat, FORMAT_HELP, FORMAT_NAMES, unsupportedFormat, type Format
 import { readDatasetFile, type FileFormat, type ReadResult } from './readers.ts';
 import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
-import { ChatTemplateError } from './chatTemplate.ts';
+import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { fitPair, fitSft, joinPair, tokenizePair, tokenizeSft } from './tokenizeRows.ts';
 import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
 
@@ -51,6 +51,8 @@ export interface LoadOptions {
   skipInvalidRows: boolean;
   /** Return an empty result instead of refusing a file with no usable row (reports that list the invalid rows). */
   allowEmpty?: boolean;
+  /** Preference pairs as ORPO / CPO tokenize them: BOS prepended and EOS appended where missing (tokenizeRows.ts). */
+  addBosEos?: boolean;
 }
 
 export interface TokenStats {
@@ -92,7 +94,7 @@ export interface LoadedDataset {
   warnings: string[];
 }
 
-interface Converted {
+export interface Converted {
   read: ReadResult;
   formatId: FormatId;
   method: Method;
@@ -101,7 +103,11 @@ interface Converted {
   total: number;
 }
 
-async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+/**
+ * The file's rows as read (CSV cells holding message lists decoded) and the rows that could not
+ * be read; refuses a file without one readable row.
+ */
+export async function readDatasetRows(src: ByteSource): Promise<{ read: ReadResult; total: number }> {
   const read = await readDatasetFile(src);
   if (read.fileFormat === 'csv') {
     // CSV cells are text; only the columns that hold message lists are decoded (csvCells.ts).
@@ -109,9 +115,6 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
     read.rows = decoded.rows;
     read.issues = [...read.issues, ...decoded.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
-  const datas = read.rows.map((r) => r.data);
-  const total = read.rows.length + read.issues.length;
-  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
   if (read.rows.length === 0) {
     const listed = read.issues.slice(0, 10).map(formatIssue).join('\n');
     throw new DatasetError(
@@ -121,6 +124,14 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
       read.issues,
     );
   }
+  return { read, total: read.rows.length + read.issues.length };
+}
+
+/** Reads a file and converts every row of its detected format (SFT or preference) to a record. */
+export async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+  const { read, total } = await readDatasetRows(src);
+  const datas = read.rows.map((r) => r.data);
+  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
   const unsupported = unsupportedFormat(datas);
   if (unsupported) throw fileIssue(unsupported.problem, unsupported.hint);
   const format = detectFormat(datas, method);
@@ -197,6 +208,8 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   let truncated = 0;
   let dropped = 0;
   let emptied = 0;
+  let templateFailures = 0;
+  let firstTemplateError: { line: number; error: ChatTemplateError } | null = null;
   for (const { line, rec } of c.records) {
     try {
       if (c.method === 'sft') {
@@ -210,7 +223,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
           sft.push({ ids: fit.ids, trainMask: fit.trainMask, line });
         }
       } else {
-        const pair = tokenizePair(tokenizer, rec as PreferenceRecord);
+        const pair = tokenizePair(tokenizer, rec as PreferenceRecord, { addBosEos: opts.addBosEos });
         lengths.push(pair.prompt.length + Math.max(pair.chosen.length, pair.rejected.length));
         const fit = fitPair(pair, opts.maxLength, opts.dropLongRows);
         if (fit.fit === 'dropped') dropped++;
@@ -223,11 +236,22 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       // A row the template or tokenizer rejects (e.g. a role the template refuses) is an invalid row.
       // Without a chat template at all, the problem is the tokenizer, not the row: stop.
       if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
+      // Over budget is the template's fault whatever the row: stop with the template's error.
+      if (e instanceof ChatTemplateBudgetError) throw e;
+      if (e instanceof ChatTemplateError) {
+        templateFailures++;
+        firstTemplateError ??= { line, error: e };
+      }
       const field = e instanceof RowProblem ? e.field : null;
       issues.push({ file: c.read.file, line, unit: c.read.unit, field, problem: e.message });
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (firstTemplateError && templateFailures === c.records.length) {
+    // The template fails on every row: a template error, not a dataset one.
+    const { line, error } = firstTemplateError;
+    throw new ChatTemplateError(`${error.message} (on every row of ${c.read.file}: ${templateFailures} of ${templateFailures}; first at ${c.read.unit} ${line})`, error.hint);
+  }
   if (!opts.skipInvalidRows) refuseInvalid(c.read.file, issues, c.total);
   const used = c.method === 'sft' ? sft.length : dpo.length;
   const unit = c.read.unit;

@@ -8,8 +8,9 @@
 // `chosen`/`rejected` text), and `chosen_messages`/`rejected_messages`. Optional columns read
 // where present: `system`, `tools`, `history` (Alpaca).
 import type { ChatMessage } from './chatTemplate.ts';
+import type { Method } from '../recipe/methods.ts';
 
-export type Method = 'sft' | 'dpo';
+export type { Method };
 
 export type FormatId =
   | 'messages'

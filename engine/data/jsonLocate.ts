@@ -3,87 +3,110 @@
 // syntax error is scanned here to find the character offset of the first error. And what
 // JSON.parse hides: a key given twice in one object (it keeps the last one without a word).
 
-/** Offset of the first syntax error in `text`, or -1 when it is valid JSON. */
+/**
+ * Offset of the first syntax error in `text`, or -1 when it is valid JSON. Iterative (an explicit
+ * stack of open containers), so any nesting depth is fine: malformed JSON nested 10,000 deep is
+ * located, not a stack overflow.
+ */
 export function jsonErrorOffset(text: string): number {
-  let i = 0;
   const n = text.length;
+  let i = 0;
   const ws = () => {
     while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
   };
-  class Bad extends Error {}
-  const fail = (): never => {
-    throw new Bad();
+  /** Skips one string starting at text[i] === '"'; false on an error (i left at it). */
+  const string = (): boolean => {
+    i++;
+    while (i < n) {
+      const c = text[i];
+      if (c === '"') {
+        i++;
+        return true;
+      }
+      if (c === '\\') {
+        const e = text[i + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
+          i += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else return false;
+      } else if (c < ' ') return false;
+      else i++;
+    }
+    return false;
   };
-  const value = (): void => {
+  /** Skips one scalar (number, string, literal) at i; false on an error. */
+  const scalar = (): boolean => {
+    const c = text[i];
+    if (c === '"') return string();
+    if (c === '-' || (c >= '0' && c <= '9')) {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m) return false;
+      i += m[0].length;
+      return true;
+    }
+    for (const lit of ['true', 'false', 'null']) {
+      if (text.startsWith(lit, i)) {
+        i += lit.length;
+        return true;
+      }
+    }
+    return false;
+  };
+  // Open containers: '{' or '['. After a value inside one, a ',' or its closer must follow.
+  const stack: string[] = [];
+  const bad = () => Math.min(i, n);
+  for (;;) {
+    // Expect a value at i.
     ws();
     const c = text[i];
     if (c === '{') {
       i++;
       ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
+      if (text[i] === '}') i++;
+      else {
+        stack.push('{');
+        if (text[i] !== '"' || !string()) return bad();
         ws();
-        if (text[i] !== '"') fail();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
+        if (text[i] !== ':') return bad();
         i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else fail();
+        continue;
       }
     } else if (c === '[') {
       i++;
       ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
+      if (text[i] === ']') i++;
+      else {
+        stack.push('[');
+        continue;
+      }
+    } else if (!scalar()) return bad();
+    // A value ended: close containers or move to the next member.
+    for (;;) {
+      if (stack.length === 0) {
         ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else fail();
+        return i < n ? i : -1;
       }
-    } else if (c === '"') string();
-    else if (c === '-' || (c >= '0' && c <= '9')) {
-      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-      if (!m) fail();
-      i += m![0].length;
-    } else {
-      for (const lit of ['true', 'false', 'null']) {
-        if (text.startsWith(lit, i)) {
-          i += lit.length;
-          return;
+      ws();
+      const top = stack[stack.length - 1];
+      if (text[i] === ',') {
+        i++;
+        if (top === '{') {
+          ws();
+          if (text[i] !== '"' || !string()) return bad();
+          ws();
+          if (text[i] !== ':') return bad();
+          i++;
         }
+        break;
       }
-      fail();
+      if (text[i] === (top === '{' ? '}' : ']')) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      return bad();
     }
-  };
-  const string = (): void => {
-    i++;
-    while (i < n) {
-      const c = text[i];
-      if (c === '"') return void i++;
-      if (c === '\\') {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail();
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else fail();
-      } else if (c < ' ') fail();
-      else i++;
-    }
-    fail();
-  };
-  try {
-    value();
-    ws();
-    return i < n ? i : -1;
-  } catch (e) {
-    if (e instanceof Bad) return Math.min(i, n);
-    throw e;
   }
 }
 

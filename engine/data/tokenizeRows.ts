@@ -49,33 +49,72 @@ export function tokenizeSft(tok: ChatTokenizer, rec: SftRecord, completionOnlyLo
   return ex;
 }
 
+export interface PairTokenOptions {
+  /**
+   * ORPO / CPO (and KTO): prepend BOS to the prompt when the tokenizer defines one and the prompt
+   * does not start with it, and append EOS to each completion that does not end with it (TRL's
+   * add_bos_token_if_needed / add_eos_token_if_needed). A ChatML completion ends in
+   * "<|im_end|>\n", so it gets a second <|im_end|>, as in TRL.
+   */
+  addBosEos?: boolean;
+}
+
 /** A preference record as prompt tokens and two completions, before truncation. */
-export function tokenizePair(tok: ChatTokenizer, rec: PreferenceRecord): TokenizedPair {
-  let { prompt, chosen, rejected } = rec;
-  if (tok.hasChatTemplate && typeof prompt === 'string') {
-    const hh = hhToMessages(prompt);
-    if (hh) {
-      prompt = hh;
-      if (typeof chosen === 'string') chosen = chosen.trim();
-      if (typeof rejected === 'string') rejected = rejected.trim();
-    }
-  }
-  const [p1, c] = promptCompletion(tok, prompt, chosen);
-  const [p2, r] = promptCompletion(tok, prompt, rejected);
-  const options = rec.tools ? { tools: rec.tools } : {};
-  if (rec.tools || [p1, c, r].some((m) => Array.isArray(m) && hasToolCalls(m))) {
-    needTemplate(tok, 'tool schemas and tool calls');
-    checkToolsRendered(tok, [...(p1 as ChatMessage[]), ...(c as ChatMessage[])], options);
-    checkToolsRendered(tok, [...(p2 as ChatMessage[]), ...(r as ChatMessage[])], options);
-  }
-  const a = tok.tokenizePromptCompletion(p1, c, options);
-  const b = tok.tokenizePromptCompletion(p2, r, options);
+export function tokenizePair(tok: ChatTokenizer, rec: PreferenceRecord, options: PairTokenOptions = {}): TokenizedPair {
+  const [prompt, chosen, rejected] = withHhPrompt(tok, rec.prompt, [rec.chosen, rec.rejected]);
+  const a = tokenizeWithPrompt(tok, prompt, chosen, rec.tools);
+  const b = tokenizeWithPrompt(tok, prompt, rejected, rec.tools);
   const pa = a.trainMask.indexOf(1);
   const pb = b.trainMask.indexOf(1);
   if (pa !== pb || a.ids.slice(0, pa).some((id, i) => id !== b.ids[i])) {
     throw new RowProblem('prompt', 'the prompt tokenizes differently before chosen and before rejected');
   }
-  return { prompt: a.ids.slice(0, pa), chosen: a.ids.slice(pa), rejected: b.ids.slice(pb) };
+  const pair = { prompt: a.ids.slice(0, pa), chosen: a.ids.slice(pa), rejected: b.ids.slice(pb) };
+  if (!options.addBosEos) return pair;
+  return { prompt: withBos(pair.prompt, tok.bosTokenId), chosen: withEos(pair.chosen, tok.eosTokenId), rejected: withEos(pair.rejected, tok.eosTokenId) };
+}
+
+/**
+ * One prompt and one completion (KTO's unpaired rows) as prompt and completion tokens, before
+ * truncation; BOS/EOS as TRL's KTO _process_tokens adds them (the same rule as PairTokenOptions).
+ */
+export function tokenizeUnpaired(
+  tok: ChatTokenizer,
+  rec: { prompt: string | ChatMessage[]; completion: string | ChatMessage[]; tools?: unknown[] },
+): { prompt: number[]; completion: number[] } {
+  const [prompt, completion] = withHhPrompt(tok, rec.prompt, [rec.completion]);
+  const ex = tokenizeWithPrompt(tok, prompt, completion, rec.tools);
+  const k = ex.trainMask.indexOf(1);
+  return { prompt: withBos(ex.ids.slice(0, k), tok.bosTokenId), completion: withEos(ex.ids.slice(k), tok.eosTokenId) };
+}
+
+/** With a chat template, an Anthropic HH prompt becomes its turns and text completions are trimmed. */
+function withHhPrompt(tok: ChatTokenizer, prompt: string | ChatMessage[], completions: (string | ChatMessage[])[]): [string | ChatMessage[], ...(string | ChatMessage[])[]] {
+  const hh = tok.hasChatTemplate && typeof prompt === 'string' ? hhToMessages(prompt) : null;
+  if (!hh) return [prompt, ...completions];
+  return [hh, ...completions.map((c) => (typeof c === 'string' ? c.trim() : c))];
+}
+
+/** prompt + completion through the template (or as text), the completion marked in trainMask. */
+function tokenizeWithPrompt(tok: ChatTokenizer, prompt: string | ChatMessage[], completion: string | ChatMessage[], tools?: unknown[]): TokenizedExample {
+  const [p, c] = promptCompletion(tok, prompt, completion);
+  const options = tools ? { tools } : {};
+  if (tools || [p, c].some((m) => Array.isArray(m) && hasToolCalls(m))) {
+    needTemplate(tok, 'tool schemas and tool calls');
+    checkToolsRendered(tok, [...(p as ChatMessage[]), ...(c as ChatMessage[])], options);
+  }
+  return tok.tokenizePromptCompletion(p, c, options);
+}
+
+/** TRL add_bos_token_if_needed: BOS first unless the tokenizer has none or it is already there. */
+export function withBos(prompt: number[], bos: number | null): number[] {
+  return bos !== null && prompt[0] !== bos ? [bos, ...prompt] : prompt;
+}
+
+/** TRL add_eos_token_if_needed: EOS last unless it is already there. */
+export function withEos(completion: number[], eos: number | null): number[] {
+  if (eos === null) throw new ChatTemplateError('This tokenizer has no EOS token, so a completion cannot be terminated.', 'Set eos_token in tokenizer_config.json.');
+  return completion.at(-1) === eos ? completion : [...completion, eos];
 }
 
 /** Both sides as the tokenizer wants them: strings with no template, messages with one. */

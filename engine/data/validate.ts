@@ -1,7 +1,7 @@
 // Dataset validation: one issue per bad row, naming the file, the line (or row) and the field,
 // and the policy that refuses a file with invalid rows unless skip_invalid_rows is set.
 // Nothing is dropped silently: every skipped, truncated or dropped row is counted and reported.
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 /** How a row is located: the physical line (JSONL, CSV) or the row index + 1 (JSON array, Parquet). */
 export type RowUnit = 'line' | 'row';

@@ -1,13 +1,13 @@
 // GpuContext: the one object every op launcher takes. It records dispatches into a single
 // command encoder (one compute pass until a copy needs to interrupt it), packs every dispatch's
 // uniform parameters into a shared arena, and submits only on `flush()` or a readback — so a whole
-// training step is a handful of command buffers (FIELD.md: "encode a whole step into few command
-// buffers, read back once per step").
+// training step is a handful of command buffers and one readback.
 import type { GpuCaps } from './device.ts';
 import { BufferPool, readBytes, upload } from './buffers.ts';
 import { GpuValidationError } from './errors.ts';
 import { Params } from './params.ts';
 import { PipelineCache, type PipelineSpec } from './pipelines.ts';
+import type { DispatchProfiler } from './profiler.ts';
 import { Usage } from './usage.ts';
 
 /** A byte range of a buffer, for binding part of a large tensor. */
@@ -31,6 +31,8 @@ export class GpuContext {
   readonly pool: BufferPool;
   /** Counters for the benchmark: command buffers submitted and buffers read back. */
   readonly counters = { submits: 0, readbacks: 0, dispatches: 0 };
+  /** Opt-in per-dispatch GPU timing (profiler.ts): each dispatch gets its own timed pass. Null: no cost. */
+  profiler: DispatchProfiler | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -67,7 +69,7 @@ export class GpuContext {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
+    const pass = this.computePass(spec, x, y, z);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -106,7 +108,9 @@ export class GpuContext {
       c.used = 0;
     }
     this.chunkIndex = 0;
+    this.profiler?.beforeSubmit(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.afterSubmit();
     this.encoder = null;
     this.counters.submits++;
     for (const b of this.doomed.splice(0)) b.destroy();
@@ -156,7 +160,11 @@ export class GpuContext {
     return this.encoder;
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private computePass(spec: PipelineSpec, x: number, y: number, z: number): GPUComputePassEncoder {
+    if (this.profiler) {
+      this.endPass();
+      this.pass = this.commandEncoder().beginComputePass(this.profiler.beginPass(spec, [x, y, z]));
+    }
     this.pass ??= this.commandEncoder().beginComputePass();
     return this.pass;
   }

@@ -1,4 +1,4 @@
-// Hub download against a local server that answers like huggingface.co (localHubNode.ts);
+// Hub download against a local server that answers like huggingface.co (testing.ts);
 // never the real network.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { CheckpointError } from './errors.ts';
 import { downloadFromHub, type HubProgress } from './hub.ts';
 import { BrowserHubCache } from './hubCacheBrowser.ts';
 import { NodeHubCache } from './hubCacheNode.ts';
-import { startLocalHub, type LocalHub } from './localHubNode.ts';
+import { startLocalHub, type LocalHub } from './testing.ts';
 import { writeSafetensors } from './safetensors.ts';
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));

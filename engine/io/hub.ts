@@ -5,6 +5,7 @@
 import { downloadFile, HubApiError, listFiles } from '@huggingface/hub';
 import type { ByteSource } from './byteSource.ts';
 import { CheckpointError } from './errors.ts';
+import { FileSystemError } from './fsErrors.ts';
 import type { FileSet } from './fileSet.ts';
 import { checkRepoPath, MemoryHubCache, type HubCache, type HubFileEntry } from './hubCache.ts';
 
@@ -216,7 +217,7 @@ function hubError(e: HubApiError, where: string, repo: string, hadToken: boolean
 
 /** Wraps a network failure; a cancelled download rethrows the AbortError itself so callers can tell. */
 function networkError(e: unknown, what: string, signal?: AbortSignal): unknown {
-  if (e instanceof CheckpointError || signal?.aborted) return e;
+  if (e instanceof CheckpointError || e instanceof FileSystemError || signal?.aborted) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new CheckpointError('', `could not download ${what}: ${msg}`, 'Check the network connection and try again (a model downloaded once before loads from the cache when the hub cannot be reached).');
 }

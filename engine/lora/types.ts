@@ -1,32 +1,8 @@
-// LoRA adapters the PEFT way (peft/tuners/lora/layer.py):
-//   y = base(x) + B(A(dropout(x))) * scale,  scale = lora_alpha / r  (rsLoRA: lora_alpha / sqrt(r))
-// A (r, in) Kaiming-uniform, B (out, r) zero; only A and B are trained.
-import type { ModuleName } from '../model/weights.ts';
+// LoRA adapters the PEFT way (peft/tuners/lora/layer.py): A (r, in) Kaiming-uniform, B (out, r)
+// zero; only A and B are trained. The shapes the model runs are in model/loraTypes.ts.
+import type { LoraAdapter, LoraConfig, LoraModule } from '../model/loraTypes.ts';
 
-export interface LoraConfig {
-  r: number;
-  loraAlpha: number;
-  loraDropout: number;
-  targetModules: ModuleName[];
-  useRslora: boolean;
-}
-
-export interface LoraModule {
-  A: GPUBuffer; // (r, in) f32
-  B: GPUBuffer; // (out, r) f32
-  dA: GPUBuffer; // (r, in) f32, gradient (accumulated over micro-batches)
-  dB: GPUBuffer; // (out, r) f32
-  r: number;
-  inFeatures: number;
-  outFeatures: number;
-  scale: number;
-}
-
-export interface LoraAdapter {
-  config: LoraConfig;
-  /** layers[i][module] for every targeted module of layer i. */
-  layers: Partial<Record<ModuleName, LoraModule>>[];
-}
+export type { LoraAdapter, LoraConfig, LoraModule };
 
 export function loraScale(config: Pick<LoraConfig, 'r' | 'loraAlpha' | 'useRslora'>): number {
   return config.useRslora ? config.loraAlpha / Math.sqrt(config.r) : config.loraAlpha / config.r;

@@ -3,8 +3,7 @@
 // -100 where the loss ignores it), RoPE positions, and packed-row segment ids when rows are packed.
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../util/labels.ts';
 
 export interface TokenBatch {
   B: number;

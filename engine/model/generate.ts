@@ -10,7 +10,7 @@ import { matmul } from '../ops/matmul.ts';
 import { rmsnormForward } from '../ops/rmsnorm.ts';
 import { ropeForward } from '../ops/rope.ts';
 import { swigluForward } from '../ops/swiglu.ts';
-import type { LoraAdapter } from '../lora/types.ts';
+import type { LoraAdapter } from './loraTypes.ts';
 import { linearForward, type LoraRuntime } from './linear.ts';
 import type { LlamaModel } from './model.ts';
 import { Sampler, type SamplingOptions } from './sampling.ts';

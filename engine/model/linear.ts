@@ -10,7 +10,7 @@ import type { Binding, GpuContext } from '../gpu/context.ts';
 import { axpy } from '../ops/elementwise.ts';
 import { dropoutBackward, dropoutForward } from '../ops/dropout.ts';
 import { matmul } from '../ops/matmul.ts';
-import type { LoraModule } from '../lora/types.ts';
+import type { LoraModule } from './loraTypes.ts';
 import type { Linear } from './weights.ts';
 
 export interface LoraRuntime {

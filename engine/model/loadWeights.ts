@@ -8,9 +8,10 @@ import type { GpuContext } from '../gpu/context.ts';
 import type { Checkpoint } from '../io/checkpoint.ts';
 import { DTYPE_SIZE, bytesToF32, f32ToF16, isFloatDtype } from '../io/dtype.ts';
 import { CheckpointError } from '../io/errors.ts';
+import { assertFiniteWeights } from '../io/finiteCheck.ts';
 import type { ModelSpec } from './config.ts';
 import { LORA_MODULES, modulePath, type LayerWeights, type Linear, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
 
 export interface LoadProgress {
   tensor: string;
@@ -57,6 +58,7 @@ export async function loadWeights(ctx: GpuContext, spec: ModelSpec, ckpt: Checkp
       const bytes = await ckpt.readTensorBytes(name, r * cols * srcSize, n * cols * srcSize);
       if (!isFloatDtype(t.dtype)) throw new CheckpointError(t.file, `tensor ${name} is ${t.dtype}`, 'Model weights must be BF16, F16 or F32.');
       const f32 = bytesToF32(bytes, t.dtype);
+      assertFiniteWeights(f32, name, t.file, r * cols);
       const b = upload(ctx.device, dtype === 'f16' ? f32ToF16(f32) : f32, undefined, `${name}[${r}:${r + n}]`);
       buffers.push(b);
       chunks.push({ weight: b, rowStart: r, rows: n });

@@ -8,7 +8,7 @@ import { lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, maskedTokenMean,
 import { embeddingForward } from '../ops/embedding.ts';
 import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
 import { ropeInvFreq } from '../ops/rope.ts';
-import type { LoraAdapter } from '../lora/types.ts';
+import type { LoraAdapter } from './loraTypes.ts';
 import { activationBytes, allocateActivations, destroyActivations, type BlockDims, type LayerActivations } from './activations.ts';
 import type { GpuBatch } from './batch.ts';
 import { blockBackward, blockForward, type LayerLora, type SequenceInputs } from './block.ts';

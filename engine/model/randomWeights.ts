@@ -4,7 +4,7 @@
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { f32ToF16 } from '../io/dtype.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
 import { seededUniform } from '../util/random.ts';
 import type { ModelSpec } from './config.ts';
 import { LORA_MODULES, type LayerWeights, type Linear, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';

@@ -2,6 +2,7 @@
 // Frozen base weights are stored in f16 where the adapter has shader-f16, else f32; norms and
 // biases stay f32 (tiny, and read once per row).
 import type { Binding } from '../gpu/context.ts';
+import type { ModuleName } from './modules.ts';
 
 export type WeightType = 'f32' | 'f16';
 
@@ -14,8 +15,7 @@ export interface Linear {
   dtype: WeightType;
 }
 
-export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type ModuleName = (typeof LORA_MODULES)[number];
+export { LORA_MODULES, modulePath, type ModuleName } from './modules.ts';
 
 export interface LayerWeights {
   inputNorm: GPUBuffer; // (H) f32
@@ -42,12 +42,6 @@ export interface ModelWeights {
   lmHeadDtype: WeightType;
   /** Every buffer owned, for destroy(). */
   buffers: GPUBuffer[];
-}
-
-/** HF parameter names of layer `i`'s linear `m` (e.g. model.layers.3.self_attn.q_proj). */
-export function modulePath(layer: number, m: ModuleName): string {
-  const group = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${group}.${m}`;
 }
 
 export function destroyWeights(w: ModelWeights): void {

@@ -11,6 +11,8 @@ import { Params } from '../gpu/params.ts';
 import type { KernelSource, PipelineSpec } from '../gpu/pipelines.ts';
 import { Usage } from '../gpu/usage.ts';
 import code from '../wgsl/matmul.wgsl?raw';
+import { tunedMatmulTile } from './matmulAutotune.ts';
+import { subgroupMatmulPlan, usesSubgroupMatmul } from './matmulSubgroup.ts';
 
 const SOURCE: KernelSource = { name: 'matmul', code };
 
@@ -92,7 +94,7 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
       TRANS_B: args.transB ? 1 : 0,
       HAS_BIAS: args.bias ? 1 : 0,
       ACCUMULATE: args.accumulate ? 1 : 0,
-      ...matmulTile(M),
+      ...(tunedMatmulTile(ctx, args) ?? matmulTile(M)),
     },
   };
 }
@@ -119,6 +121,8 @@ export function matmulPlan(ctx: GpuContext, args: MatmulArgs): MatmulPlan | null
     throw new GpuValidationError('matmul', `batch ${batch} exceeds ${ctx.caps.maxComputeWorkgroupsPerDimension}`);
   }
   if (M === 0 || N === 0 || batch === 0) return null;
+  // Tensor cores where the device has them and the call qualifies (matmulSubgroup.ts).
+  if (usesSubgroupMatmul(ctx, args)) return subgroupMatmulPlan(args, ctx.caps.subgroupMatrix!, args.bias ?? dummyBias(ctx));
   const spec = matmulSpec(ctx, args);
   const c = spec.constants as unknown as MatmulTile;
   return {

@@ -11,6 +11,8 @@ export interface BenchOptions {
   repeats?: number;
   /** Also time f16 weight storage (default: on where the adapter has shader-f16 and is not a CPU). */
   f16?: boolean;
+  /** torch_peft.py's JSON output, for the scaling section's vs_torch ratios. */
+  compare?: string;
 }
 
 export interface BenchEnv {

@@ -40,12 +40,15 @@ export interface BenchModel {
   layersNote: string;
 }
 
-/** Full shape on a real GPU; 2 layers and seq 64 on a CPU adapter or with --quick (reported). */
-export function benchModel(env: BenchEnv, checkpointing = false): BenchModel {
+/**
+ * Full shape on a real GPU; 2 layers and seq 64 on a CPU adapter or with --quick (reported).
+ * `layers` overrides the layer count (the scaling section's CPU runs, dispatches per layer).
+ */
+export function benchModel(env: BenchEnv, checkpointing = false, layers?: number): BenchModel {
   const { ctx, options } = env;
   const small = options.quick || ctx.caps.isCpu;
   const full = modelSpecFromConfig(SMOLLM2_135M_CONFIG);
-  const spec: ModelSpec = small ? { ...full, numLayers: 2 } : full;
+  const spec: ModelSpec = { ...full, numLayers: layers ?? (small ? 2 : full.numLayers) };
   const seq = small ? 64 : 256;
   const dtype: WeightType = ctx.caps.f16 && options.f16 !== false ? 'f16' : 'f32';
   const weights = randomWeights(ctx, spec, dtype);
@@ -61,7 +64,10 @@ export function benchModel(env: BenchEnv, checkpointing = false): BenchModel {
     seq,
     weightBytes,
     loraBytes,
-    layersNote: small ? `SmolLM2-135M widths with ${spec.numLayers} of 30 layers, seq ${seq} (CPU adapter or --quick)` : 'SmolLM2-135M, all 30 layers, seq 256',
+    layersNote:
+      spec.numLayers < full.numLayers
+        ? `SmolLM2-135M widths with ${spec.numLayers} of 30 layers, seq ${seq}${small ? ' (CPU adapter or --quick)' : ''}`
+        : `SmolLM2-135M, all 30 layers, seq ${seq}`,
   };
 }
 
