@@ -104,6 +104,19 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await expect(changed).toContainText(/\d of 3 answers changed/, { timeout: 300_000 });
   await changed.screenshot({ path: 'e2e/screenshots/classroom-what-changed.png' });
 
+  // --- Presenter mode: larger text and charts, advanced fields hidden ---------------------
+  const presenter = page.getByRole('button', { name: 'Presenter mode' });
+  await presenter.click();
+  await expect(presenter).toHaveAttribute('aria-pressed', 'true');
+  await expect(label.getByLabel('Max new tokens', { exact: true })).toBeHidden();
+  await expect(region(page, 'Recipe').getByText('More options')).toBeHidden();
+  await expect(region(page, 'Recipe').getByLabel('Learning rate', { exact: true })).toBeVisible();
+  await expect.poll(() => run.getByRole('figure', { name: 'Loss chart' }).locator('canvas').evaluate((c: HTMLCanvasElement) => c.clientHeight)).toBeGreaterThan(200);
+  await run.getByRole('figure', { name: 'Rewards chart' }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'e2e/screenshots/classroom-presenter.png' });
+  await presenter.click();
+  await expect(presenter).toHaveAttribute('aria-pressed', 'false');
+
   // --- Share lesson: a link with model, recipe and labels; nothing uploaded -----------------
   const lesson = region(page, 'Lesson');
   await lesson.getByLabel('Lesson title (optional)').fill('Pick the better answer');
@@ -112,6 +125,12 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   expect(link).toMatch(/^http:\/\/localhost:\d+\/#lesson=[A-Za-z0-9_-]+$/);
   await expect(lesson).toContainText('Nothing is uploaded');
   await lesson.screenshot({ path: 'e2e/screenshots/classroom-lesson.png' });
+  // The same lesson as a file (for lessons too big for a link).
+  const [lessonFile] = await Promise.all([page.waitForEvent('download'), lesson.getByRole('button', { name: 'Save lesson file' }).click()]);
+  expect(lessonFile.suggestedFilename()).toBe('pick-the-better-answer.whetstone.json');
+  const saved = JSON.parse(await readFile(await lessonFile.path(), 'utf8')) as { format: string; model: unknown; recipe: Record<string, unknown>; data: { labels: unknown[] } };
+  expect(saved).toMatchObject({ format: 'whetstone-lesson', model: { kind: 'demo' }, recipe: { method: 'dpo', max_steps: 2 } });
+  expect(saved.data.labels).toHaveLength(3);
 
   // --- The labels survive a reload (with the edited verdict) ---------------------------------
   await page.reload();
@@ -139,12 +158,8 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await expect(arena).toContainText('95% Wilson score interval');
   await expect(arena.getByRole('table', { name: 'Arena rounds' }).getByRole('row')).toHaveCount(4);
   await arena.screenshot({ path: 'e2e/screenshots/classroom-arena-result.png' });
+  await page.getByRole('region', { name: 'Classroom', exact: true }).screenshot({ path: 'e2e/screenshots/classroom.png' });
 
-  // --- Presenter mode: larger, advanced fields hidden ------------------------------------------
-  await page.getByRole('button', { name: 'Presenter mode' }).click();
-  await expect(page.getByRole('button', { name: 'Presenter mode' })).toHaveAttribute('aria-pressed', 'true');
-  await expect(region(page, 'Label').getByLabel('Max new tokens', { exact: true })).toBeHidden();
-  await page.screenshot({ path: 'e2e/screenshots/classroom-presenter.png', fullPage: true });
   expect(errors).toEqual([]);
 
   // --- A student opens the link in their own browser: restored, then one press trains -------
@@ -169,4 +184,41 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await expect(region(studentPage, 'Run').getByRole('status')).toHaveText('Step 2 / 2 — done', { timeout: 400_000 });
   await student.close();
   expect(errors).toEqual([]);
+});
+
+test('the labels store arrives by an upgrade that keeps the runs of an older database', async ({ page }) => {
+  // Before the page's scripts: the database as studio version 2 left it, with one run.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('v2-made')) return;
+    sessionStorage.setItem('v2-made', '1');
+    const open = indexedDB.open('whetstone', 2);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      db.createObjectStore('runs', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
+      db.createObjectStore('metrics', { keyPath: ['runId', 'step'] }).createIndex('runId', 'runId');
+      db.createObjectStore('checkpoints', { keyPath: ['runId', 'step'] }).createIndex('runId', 'runId');
+      db.createObjectStore('adapters', { keyPath: 'runId' });
+      db.createObjectStore('datasets', { keyPath: 'runId' });
+      const run = { id: 'run-from-v2', method: 'sft', model: 'Whetstone demo', status: 'completed', steps: 3, maxSteps: 3, finalLoss: 1.5, createdAt: 1, recipe: {} };
+      open.transaction!.objectStore('runs').put(run);
+    };
+    open.onsuccess = () => open.result.close();
+  });
+  await page.goto('/');
+  await expect(region(page, 'Runs').getByRole('listitem', { name: 'Run run-from-v2' })).toContainText('step 3 / 3');
+  await expect(region(page, 'Label').getByTestId('labels-count')).toHaveText('0 pairs labelled');
+  const version = await page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const req = indexedDB.open('whetstone');
+        req.onsuccess = () => {
+          const v = req.result.version;
+          const stores = Array.from(req.result.objectStoreNames);
+          req.result.close();
+          resolve(stores.includes('labels') ? v : -v);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+  expect(version).toBe(3);
 });

@@ -1,7 +1,8 @@
 // The recipe "Train on my labels" applies on top of the current one: DPO sized for a few dozen
 // pairs of short answers. Measured on the demo model with the CLI
 // (scripts/classroom/measureLabelTraining.ts; numbers in README.md): 16 consistent labels and
-// these settings visibly change its answers in about 10 s on a CPU adapter.
+// these settings took answers naming an animal from 26% to 73% (28% -> 61% on held-out prompts)
+// in 23 s on a CPU adapter; 5e-3 moved them a little further but broke the answers' fluency.
 // Keys are TRL names (the recipe file's keys); the step count is the one knob the page shows.
 
 export const LABEL_TRAINING_STEPS = 20;

@@ -3,7 +3,7 @@
 // by one consistent rule, train DPO on the labels with the CLI and the classroom recipe
 // (app/classroom/labelRecipe.ts), then compare the model's answers before and after.
 //
-//   node --import ./cli/register.mjs scripts/classroom/measureLabelTraining.ts [--rule colour|animal|short] [--labels 16] [--steps 20] [--lr 5e-3] [--beta 0.1]
+//   node --import ./cli/register.mjs scripts/classroom/measureLabelTraining.ts [--rule animal|colour|short] [--labels 16] [--steps 20] [--lr 5e-3] [--beta 0.1]
 //
 // Rules: "colour" (or "animal") prefers the answer that names a colour (an animal) when the other
 // does not; "short" prefers
@@ -22,7 +22,7 @@ import { dpoRows, toJsonl, type PairLabel, type PairVerdict } from '../../app/cl
 import { DEMO_PROMPTS } from '../../app/classroom/prompts.ts';
 
 const { values: args } = parseArgs({
-  options: { rule: { type: 'string', default: 'colour' }, labels: { type: 'string', default: '16' }, steps: { type: 'string', default: '20' }, lr: { type: 'string', default: String(LABEL_TRAINING_RECIPE.learning_rate) }, beta: { type: 'string', default: String(LABEL_TRAINING_RECIPE.beta) }, samples: { type: 'string', default: '8' } },
+  options: { rule: { type: 'string', default: 'animal' }, labels: { type: 'string', default: '16' }, steps: { type: 'string', default: '20' }, lr: { type: 'string', default: String(LABEL_TRAINING_RECIPE.learning_rate) }, beta: { type: 'string', default: String(LABEL_TRAINING_RECIPE.beta) }, samples: { type: 'string', default: '8' } },
 });
 const WANTED = Number(args.labels);
 const STEPS = Number(args.steps);
