@@ -97,6 +97,9 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await page.mouse.move(0, 0);
   await run.getByRole('button', { name: 'What the Rewards chart means' }).click(); // a tap pins it
   await expect(run.getByRole('tooltip')).toContainText('Rewards often go negative');
+  await run.getByRole('button', { name: 'What the Rewards chart means' }).click(); // a second tap unpins it
+  await page.mouse.move(0, 0);
+  await expect(run.getByRole('tooltip')).toHaveCount(0);
 
   // What changed: the fixed prompts before and after.
   const changed = region(page, 'What changed');

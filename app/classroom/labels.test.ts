@@ -8,9 +8,9 @@ function pair(id: string, createdAt: number, verdict: PairLabel['verdict'], a = 
 const thumb = (id: string, createdAt: number, label: boolean): ThumbLabel => ({ id, kind: 'thumb', createdAt, prompt: `${id}?`, completion: `${id} answer`, label, model: 'demo', adapterRunId: null, sampling });
 
 describe('labels -> training rows', () => {
-  const labels: LabelRecord[] = [pair('p2', 20, 'b'), pair('p1', 10, 'a'), pair('p3', 30, 'tie'), pair('p4', 40, 'both_bad'), thumb('t1', 50, true), pair('p5', 60, 'a', 'same', 'same')];
+  const labels: LabelRecord[] = [pair('p2', 20, 'b'), pair('p1', 10, 'a'), pair('p3', 30, 'tie'), pair('p4', 40, 'both_bad'), thumb('t1', 50, true), pair('p5', 60, 'a', 'same', 'same'), pair('p6', 70, 'b', 'fine', ' '), thumb('t2', 80, false)];
 
-  it('makes one conversational DPO row per A/B preference, oldest first', () => {
+  it('makes one conversational DPO row per A/B preference, oldest first (equal or empty answers make none)', () => {
     expect(dpoRows(labels)).toEqual([
       { prompt: [{ role: 'user', content: 'p1?' }], chosen: [{ role: 'assistant', content: 'p1 answer A' }], rejected: [{ role: 'assistant', content: 'p1 answer B' }] },
       { prompt: [{ role: 'user', content: 'p2?' }], chosen: [{ role: 'assistant', content: 'p2 answer B' }], rejected: [{ role: 'assistant', content: 'p2 answer A' }] },
@@ -36,12 +36,13 @@ describe('labels -> training rows', () => {
       ['p4?', 'p4 answer A', false],
       ['p4?', 'p4 answer B', false],
       ['t1?', 't1 answer', true],
+      ['t2?', 't2 answer', false],
     ]);
     expect(rows[0].completion[0].role).toBe('assistant');
   });
 
   it('counts every labelled pair, ties included', () => {
-    expect(pairsLabelledText(labels)).toBe('5 pairs labelled');
+    expect(pairsLabelledText(labels)).toBe('6 pairs labelled');
     expect(pairsLabelledText([pair('x', 1, 'a')])).toBe('1 pair labelled');
     expect(pairsLabelledText([])).toBe('0 pairs labelled');
   });

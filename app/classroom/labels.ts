@@ -5,7 +5,7 @@
 //   {"prompt": [{"role": "user", "content": P}], "chosen": [{"role": "assistant", "content": C}],
 //    "rejected": [{"role": "assistant", "content": R}]}
 // Ties and "both bad" say no preference: they are kept (and count as labelled) but make no DPO
-// row. A thumb label (one answer, good or bad) is TRL's unpaired format for KTO
+// row; nor does a pair with an empty answer (the dataset loader refuses empty turns). A thumb label (one answer, good or bad) is TRL's unpaired format for KTO
 // ({prompt, completion, label: bool}); `ktoRows` is the hook the KTO method will train on.
 
 /** A/B verdicts, in the order of the buttons (and their keys 1-4). */
@@ -75,9 +75,12 @@ export function isPair(label: LabelRecord): label is PairLabel {
   return label.kind === 'pair';
 }
 
-/** The labels that make a DPO row: a pair with A or B better, and two different answers. */
+/** An answer a training row can hold: the dataset loader refuses empty message contents. */
+export const isTrainable = (answer: string) => answer.trim() !== '';
+
+/** The labels that make a DPO row: a pair with A or B better, and two different, non-empty answers. */
 export function isPreference(label: LabelRecord): label is PairLabel & { verdict: 'a' | 'b' } {
-  return label.kind === 'pair' && (label.verdict === 'a' || label.verdict === 'b') && label.a !== label.b;
+  return label.kind === 'pair' && (label.verdict === 'a' || label.verdict === 'b') && label.a !== label.b && isTrainable(label.a) && isTrainable(label.b);
 }
 
 /** One DPO row per preference, oldest label first. */
@@ -97,7 +100,9 @@ export function dpoRows(labels: readonly LabelRecord[]): DpoRow[] {
  */
 export function ktoRows(labels: readonly LabelRecord[]): KtoRow[] {
   const rows: KtoRow[] = [];
-  const row = (prompt: string, completion: string, label: boolean) => rows.push({ prompt: user(prompt), completion: assistant(completion), label });
+  const row = (prompt: string, completion: string, label: boolean) => {
+    if (isTrainable(completion)) rows.push({ prompt: user(prompt), completion: assistant(completion), label });
+  };
   for (const l of oldestFirst(labels)) {
     if (l.kind === 'thumb') row(l.prompt, l.completion, l.label);
     else if (isPreference(l)) {

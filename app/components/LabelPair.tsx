@@ -1,7 +1,7 @@
 // The pair being judged: answers A and B side by side (streaming while sampled), the four
 // verdict buttons, and their keys (A, B, T, X — or 1 to 4).
 import { useEffect } from 'react';
-import { PAIR_VERDICTS, VERDICT_NAMES, type PairVerdict } from '../classroom/labels.ts';
+import { isTrainable, PAIR_VERDICTS, VERDICT_NAMES, type PairVerdict } from '../classroom/labels.ts';
 import { useStudio } from '../store/index.ts';
 
 const KEYS: Record<string, PairVerdict> = { a: 'a', '1': 'a', b: 'b', '2': 'b', t: 'tie', '3': 'tie', x: 'both_bad', '4': 'both_bad' };
@@ -66,6 +66,9 @@ export function LabelPair() {
         ))}
       </div>
       {ready && l.a === l.b && <p className="muted">A and B came out the same: press Tie, or Skip for another pair.</p>}
+      {ready && l.a !== l.b && (!isTrainable(l.a) || !isTrainable(l.b)) && (
+        <p className="muted">One answer is empty: a training row cannot hold it, so this pair will be kept but not trained on.</p>
+      )}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 // and samples the next prompt.
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
-import { newLabelId, type PairLabel, type PairVerdict, type SamplingRecord } from '../classroom/labels.ts';
+import { isTrainable, newLabelId, type PairLabel, type PairVerdict, type SamplingRecord } from '../classroom/labels.ts';
 import { DEMO_PROMPTS, parsePromptList } from '../classroom/prompts.ts';
 import { datasetPrompts, generate } from '../engineClient.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
@@ -50,8 +50,8 @@ export interface LabellingSlice {
   stopLabelling: () => void;
 }
 
-/** Times B is sampled again when it came out the same as A (a pair of equal answers teaches nothing). */
-const RESAMPLE_SAME = 3;
+/** Times an answer is sampled again when it came out empty (or, for B, the same as A). */
+const RESAMPLE = 3;
 
 export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSlice> = (set, get) => {
   const patch = (p: Partial<LabellingState>) => set({ labelling: { ...get().labelling, ...p } });
@@ -74,14 +74,19 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
           if (mine === ticket) patch({ [side]: text });
         }),
       );
-      const samplingA = { ...base, seed: nextSeed++ };
-      const a = await sample(samplingA.seed, 'a');
-      let samplingB = { ...base, seed: nextSeed++ };
-      let b = await sample(samplingB.seed, 'b');
-      for (let i = 0; i < RESAMPLE_SAME && b === a && l.temperature > 0; i++) {
-        samplingB = { ...base, seed: nextSeed++ };
-        b = await sample(samplingB.seed, 'b');
-      }
+      // An empty answer cannot be a training row, and two equal answers teach nothing: with
+      // sampling on, such an answer is drawn again (a few times) with a new seed.
+      const draw = async (side: 'a' | 'b', other: string | null) => {
+        let sampling = { ...base, seed: nextSeed++ };
+        let text = await sample(sampling.seed, side);
+        for (let i = 0; i < RESAMPLE && l.temperature > 0 && (!isTrainable(text) || text === other); i++) {
+          sampling = { ...base, seed: nextSeed++ };
+          text = await sample(sampling.seed, side);
+        }
+        return { text, sampling };
+      };
+      const { text: a, sampling: samplingA } = await draw('a', null);
+      const { text: b, sampling: samplingB } = await draw('b', a);
       if (mine === ticket) patch({ status: 'ready', a, b, samplingA, samplingB });
     } catch (e) {
       if (mine === ticket) patch({ status: 'error', error: asProblem(e) });
