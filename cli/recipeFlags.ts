@@ -18,7 +18,8 @@ export function flagHelp(key: RecipeKey): string {
   const readers = METHODS.filter((m) => usedBy(key, m));
   const show = (v: unknown) => (kind.kind === 'list' && Array.isArray(v) && v.length === kind.options.length ? 'all' : Array.isArray(v) ? v.join(',') : String(v));
   const first = recipeDefaults(readers[0])[key];
-  if (first !== null && first !== undefined) {
+  if (f.defaultText) parts.push(`(default: ${f.defaultText})`);
+  else if (first !== null && first !== undefined) {
     const others = readers.slice(1).filter((m) => JSON.stringify(recipeDefaults(m)[key]) !== JSON.stringify(first));
     parts.push(`(default ${show(first)}${others.map((m) => `; ${m.toUpperCase()}: ${show(recipeDefaults(m)[key])}`).join('')})`);
   }

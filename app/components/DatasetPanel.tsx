@@ -55,11 +55,12 @@ export function DatasetPanel() {
         {report && (
           <>
             <p className="dataset-summary" data-testid="dataset-summary">
-              <strong>{report.fileName}</strong>: {report.format} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
+              <strong>{report.fileName}</strong>: {report.format}
+              {report.compression && ` (${report.compression})`} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
               {report.method.toUpperCase()}
             </p>
             <DatasetErrors report={report} />
-            <DatasetTable rows={report.preview} />
+            <DatasetTable rows={report.preview} pairs={report.pairPreview} />
             <MaskInspector report={report} />
           </>
         )}

@@ -1,23 +1,31 @@
 // `whetstone eval`: the loss of a model (optionally with an adapter) on a dataset, no training,
 // through the engine's evaluation (engine/session/evaluation.ts: the method's objective, the same
-// one the trainer's eval_steps use).
-import type { Command } from 'commander';
+// one the trainer's eval_steps use). The method is taken from the data unless --method is given;
+// progress goes to stderr (the same bar as `train`), so --json leaves stdout one JSON line.
+import { Option, type Command } from 'commander';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
 import { loadAdapter } from '../../engine/lora/load.ts';
 import { loadModel } from '../../engine/model/loadModel.ts';
 import { DPO_LOSS_TYPES } from '../../engine/recipe/fields.ts';
-import { METHODS } from '../../engine/recipe/methods.ts';
+import { countLabel, METHODS, methodsByDataKind } from '../../engine/recipe/methods.ts';
 import { resolveRecipe } from '../../engine/recipe/schema.ts';
-import { evaluateDataset } from '../../engine/session/evaluation.ts';
+import { evaluateDataset, type EvalProgress } from '../../engine/session/evaluation.ts';
+import { chooseMethod, methodLine } from '../dataMethod.ts';
 import { openGpu } from '../gpu.ts';
 import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { bool, num } from '../parse.ts';
+import { createReporter, formatEta } from '../progress.ts';
+
+/** "eval 12/299 pairs  ETA 1m20s" ("ETA estimating…" for the first batches). */
+export function evalProgressLabel(p: EvalProgress): string {
+  return `eval ${p.done}/${countLabel(p.method, p.total)}  ETA ${formatEta(p.etaSeconds)}`;
+}
 
 interface EvalFlags {
   model: string;
   data: string;
-  method: string;
+  method?: string;
   adapter?: string;
   beta: number;
   loss_type: string;
@@ -37,10 +45,10 @@ export function registerEvalCommand(program: Command): void {
     .description('Loss of a model (and optionally a PEFT adapter) on a dataset, without training')
     .requiredOption('--model <dir|hub_id>', 'model folder or Hugging Face id')
     .requiredOption('--data <file>', 'dataset file (.jsonl, .json, .csv, .parquet)')
-    .option(`--method <${METHODS.join('|')}>`, 'sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics', 'sft')
+    .addOption(new Option('--method <method>', `sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics (default: from the data: ${methodsByDataKind()})`).choices(METHODS))
     .option('--adapter <dir>', 'PEFT adapter folder')
     .option('--beta <b>', 'DPO beta', num('beta', { min: 0 }), 0.1)
-    .option('--loss_type <type>', `DPO loss: ${DPO_LOSS_TYPES.join(' | ')}`, 'sigmoid')
+    .addOption(new Option('--loss_type <type>', 'DPO loss').choices(DPO_LOSS_TYPES).default('sigmoid'))
     .option('--label_smoothing <e>', 'DPO label smoothing', num('label_smoothing', { min: 0, max: 0.49 }), 0)
     .option('--max_length <n>', 'truncate rows to this many tokens', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--batch_size <n>', 'rows per forward pass', num('batch_size', { integer: true, min: 1 }), 4)
@@ -51,8 +59,12 @@ export function registerEvalCommand(program: Command): void {
     .addOption(offlineOption())
     .option('--json', 'print one JSON line last')
     .action(async (flags: EvalFlags) => {
+      const data = await NodeFileSource.open(flags.data);
+      const choice = await chooseMethod(data, flags.method === undefined ? null : { value: flags.method, from: 'flag' });
+      const out = createReporter();
+      if (choice.detected) out.line(methodLine(choice));
       const recipe = resolveRecipe({
-        method: flags.method,
+        method: choice.method,
         beta: flags.beta,
         loss_type: flags.loss_type,
         label_smoothing: flags.label_smoothing,
@@ -68,14 +80,16 @@ export function registerEvalCommand(program: Command): void {
         loaded,
         adapter,
         recipe,
-        data: await NodeFileSource.open(flags.data),
+        data,
         batchSize: flags.batch_size,
-        onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
+        onWarning: (w) => out.line(`warning: ${w}`),
+        onProgress: (p) => out.update(p.total ? p.done / p.total : 1, evalProgressLabel(p)),
       });
+      out.done();
       // TRL's metric names; token-counting methods (SFT) also say how many tokens the loss counted.
-      const out = { ...r.metrics, ...(r.tokens !== undefined ? { tokens: r.tokens } : {}), rows: r.rows };
-      if (flags.json) console.log(JSON.stringify(out));
+      const result = { ...r.metrics, ...(r.tokens !== undefined ? { tokens: r.tokens } : {}), rows: r.rows };
+      if (flags.json) console.log(JSON.stringify(result));
       else if (r.tokens !== undefined) console.log(`loss ${r.metrics.loss.toFixed(6)} over ${r.tokens} tokens in ${r.rows} rows`);
-      else for (const [k, v] of Object.entries(out)) console.log(`${k} ${+v.toFixed(6)}`);
+      else for (const [k, v] of Object.entries(result)) console.log(`${k} ${+v.toFixed(6)}`);
     });
 }

@@ -21,6 +21,8 @@ export interface ModelInfo {
   heads: number;
   kvHeads: number;
   vocabSize: number;
+  /** The context the model was trained for (config.json max_position_embeddings). */
+  maxPositionEmbeddings: number;
   hasChatTemplate: boolean;
   weightDtype: 'f16' | 'f32';
   weightBytes: number; // bytes of weights on the GPU
@@ -29,24 +31,38 @@ export interface ModelInfo {
 export type { MemoryEstimate, Method };
 
 export interface DatasetIssueReport {
-  line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet)
+  line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet); 0 = about the whole file
   field?: string;
   message: string; // "demo.jsonl line 3: messages[1].role is \"robot\"; expected system, user or assistant"
+  /** What to do (a file-level problem: e.g. which columns to rename). */
+  hint?: string;
+}
+
+/** A preference pair as the trainer reads it: the shared prompt once, the two completions (as text). */
+export interface PairPreview {
+  line: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
 }
 
 export interface DatasetReport {
   fileName: string;
   format: string; // human name, e.g. "OpenAI messages", "preference pairs (prompt/chosen/rejected)"
+  /** "gzip" when the file was gzip-compressed, else null. */
+  compression: string | null;
   method: Method; // what the format implies
   rows: number; // valid rows
   countLabel: string; // "3 rows" (SFT) or "3 pairs" (DPO)
   errors: DatasetIssueReport[]; // first errors (up to ~50)
   errorCount: number;
   preview: Record<string, unknown>[]; // first rows as parsed (for the table)
+  /** Preference data: the first pairs split as trained (for HH transcripts: the shared prompt, then where they differ). */
+  pairPreview: PairPreview[] | null;
   /** With a model loaded: one example rendered through the chat template, token by token. */
   maskPreview: { text: string; trained: boolean }[] | null;
-  /** With a model loaded: token statistics and how many tokens the loss counts. */
-  tokenStats: { min: number; max: number; mean: number; trainedTokens: number; truncated: number } | null;
+  /** With a model loaded: token statistics (per row; DPO: prompt + the longer completion) and how many tokens the loss counts. */
+  tokenStats: { min: number; max: number; mean: number; p50: number; p95: number; trainedTokens: number; truncated: number } | null;
 }
 
 /** The recipe object: the same JSON the CLI's --config reads (engine/recipe/fields.ts, TRL names). */

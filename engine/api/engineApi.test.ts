@@ -158,6 +158,19 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(report.tokenStats!.max).toBeGreaterThanOrEqual(report.tokenStats!.min);
   });
 
+  it('reports gzip, HH pairs split where they differ, p95, and every row a template refuses', async () => {
+    const file = (name: string) => ({ name, data: new Uint8Array(readFileSync(`${root}engine/data/fixtures/${name}`)).buffer as ArrayBuffer });
+    const hh = await engine.inspectDataset(file('hh.jsonl.gz'), null);
+    expect(hh).toMatchObject({ method: 'dpo', compression: 'gzip', rows: 3 });
+    expect(hh.pairPreview![0]).toEqual({ line: 1, prompt: 'Human: What is the capital of France?\n\nAssistant:', chosen: 'Paris.', rejected: "I don't know." });
+    expect(hh.tokenStats!.p95).toBeGreaterThanOrEqual(hh.tokenStats!.p50);
+    const tools = await engine.inspectDataset(file('openai_tools.jsonl'), null);
+    expect(tools.pairPreview).toBeNull();
+    expect(tools.errors.map((e) => e.line)).toEqual([1, 2, 3]); // each row named, not one "no usable rows"
+    expect(tools.rows).toBe(0);
+    expect(tools.tokenStats).toBeNull();
+  });
+
   it('estimates memory: a small recipe fits, an absurd one does not and says what to lower', async () => {
     const ok = await engine.estimateMemory(sftRecipe);
     expect(ok.fits).toBe(true);

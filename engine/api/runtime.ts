@@ -130,6 +130,7 @@ export function modelInfo(loaded: LoadedModel): ModelInfo {
     heads: spec.numHeads,
     kvHeads: spec.numKvHeads,
     vocabSize: spec.vocabSize,
+    maxPositionEmbeddings: spec.maxPositionEmbeddings,
     hasChatTemplate: tokenizer.hasChatTemplate,
     weightDtype: model.weights.embedDtype,
     weightBytes: weightBytes(loaded),

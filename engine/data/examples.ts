@@ -9,6 +9,12 @@ export interface TokenizedRow {
 export interface SftExample extends TokenizedRow {
   /** Source line (1-based) for messages about this row. */
   line?: number;
+  /**
+   * A packed row only (data/packing.ts; TRL's seq_lengths): the lengths of the examples (or
+   * pieces) packed into it, in order, summing to ids.length. Positions restart at each one and
+   * none attends to another; no token predicts the next piece's first token.
+   */
+  seqLengths?: number[];
 }
 
 export interface PreferenceExample {

@@ -12,11 +12,14 @@
 // Pure data (zod only): the studio imports this file (see eslint.config.js).
 import { z } from 'zod';
 import { LORA_MODULES } from '../model/modules.ts';
-import { METHOD_INFO, METHODS, type Method } from './methods.ts';
+import { METHOD_INFO, METHODS, methodsByDataKind, type Method } from './methods.ts';
 
 export const LR_SCHEDULER_TYPES = ['constant', 'constant_with_warmup', 'linear', 'cosine'] as const;
 export const OPTIMIZERS = ['adamw_torch', 'sgd'] as const;
 export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
+/** TRL's SFTConfig.packing_strategy: best-fit decreasing (long rows truncated), the same with long rows split, or one stream cut into max_length pieces. */
+export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
+export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
@@ -53,6 +56,8 @@ export interface FieldMeta {
   methods?: readonly Method[];
   /** Absent: not in the Recipe form (e.g. skip_invalid_rows is the Dataset panel's checkbox). */
   form?: FormMeta;
+  /** The default as the CLI's --help says it, when it is not the schema's value (the method: from the data). */
+  defaultText?: string;
 }
 
 export interface RecipeField<S extends z.ZodType = z.ZodType> extends FieldMeta {
@@ -64,7 +69,14 @@ function field<S extends z.ZodType>(schema: S, meta: FieldMeta): RecipeField<S> 
 }
 
 export const RECIPE_FIELDS = {
-  method: field(z.enum(METHODS).default('sft'), { group: 'method', help: 'the training method', form: { label: 'Method' } }),
+  // The schema's 'sft' only fills a recipe given without a method; `train` and `eval` take it from the data
+  // (cli/dataMethod.ts) and the studio from the dropped file, before resolving the recipe.
+  method: field(z.enum(METHODS).default('sft'), {
+    group: 'method',
+    help: 'the training method',
+    form: { label: 'Method' },
+    defaultText: `from the data: ${methodsByDataKind()}`,
+  }),
   learning_rate: field(z.number().positive().default(2e-4), {
     group: 'training',
     help: 'peak learning rate',
@@ -140,8 +152,14 @@ export const RECIPE_FIELDS = {
   packing: field(z.boolean().default(false), {
     group: 'method',
     methods: ['sft'],
-    help: 'pack short rows into max_length sequences (no cross-row attention)',
+    help: 'pack whole rows into max_length sequences across the dataset (TRL): fewer, fuller steps; positions restart per row, no attention across rows',
     form: { label: 'Packing', advanced: true },
+  }),
+  packing_strategy: field(z.enum(PACKING_STRATEGIES).default('bfd'), {
+    group: 'method',
+    methods: ['sft'],
+    help: 'with packing: bfd = best-fit decreasing, rows longer than max_length truncated; bfd_split = the same, long rows split into pieces; wrapped = all rows as one stream cut every max_length tokens (rows split, attention across them, as TRL)',
+    form: { label: 'Packing strategy', advanced: true },
   }),
   beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta' } }),
   loss_type: field(z.enum(DPO_LOSS_TYPES).default('sigmoid'), { group: 'method', methods: ['dpo'], help: 'DPO loss', form: { label: 'Loss type' } }),

@@ -5,9 +5,22 @@
 // typed by this list, so a method added here without an objective does not compile.
 // Pure data: the studio imports this file (see eslint.config.js).
 
+/**
+ * The kinds of training data (TRL's dataset types), each trained by one or more methods; a
+ * dataset format knows its kind (data/formats.ts: a format's default method), so the method can
+ * be taken from the data. Unpaired preference rows (KTO's prompt/completion/label) will be a third.
+ */
+export const DATA_KINDS = {
+  sft: 'SFT rows',
+  preference: 'preference pairs',
+} as const;
+export type DataKind = keyof typeof DATA_KINDS;
+
 export interface MethodInfo {
   /** The Method menu's text. */
   label: string;
+  /** The kind of data the method trains on. */
+  data: DataKind;
   /** What one example is, singular and plural ("3 pairs"); per_device_train_batch_size counts these. */
   unit: readonly [string, string];
   /** Defaults of this method that differ from the field table's, by recipe key (a recipe may still set its own). */
@@ -15,9 +28,9 @@ export interface MethodInfo {
 }
 
 export const METHOD_INFO = {
-  sft: { label: 'SFT — supervised fine-tuning', unit: ['row', 'rows'], defaults: {} },
+  sft: { label: 'SFT — supervised fine-tuning', data: 'sft', unit: ['row', 'rows'], defaults: {} },
   // LoRA SFT commonly uses 2e-4 (the table's default); LoRA DPO much lower (TRL's DPO default is 1e-6 for full fine-tunes).
-  dpo: { label: 'DPO — preference pairs', unit: ['pair', 'pairs'], defaults: { learning_rate: 5e-6 } },
+  dpo: { label: 'DPO — preference pairs', data: 'preference', unit: ['pair', 'pairs'], defaults: { learning_rate: 5e-6 } },
 } as const satisfies Record<string, MethodInfo>;
 
 export type Method = keyof typeof METHOD_INFO;
@@ -32,4 +45,16 @@ export function isMethod(value: unknown): value is Method {
 export function countLabel(method: Method, n: number): string {
   const [one, many] = METHOD_INFO[method].unit;
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Whether `method` trains on the kind of data that `formatMethod` (a format's default method) reads. */
+export function sameDataKind(method: Method, formatMethod: Method): boolean {
+  return METHOD_INFO[method].data === METHOD_INFO[formatMethod].data;
+}
+
+/** "sft for SFT rows, dpo for preference pairs": how the method follows from the data. */
+export function methodsByDataKind(): string {
+  return (Object.keys(DATA_KINDS) as DataKind[])
+    .map((kind) => `${METHODS.find((m) => METHOD_INFO[m].data === kind)} for ${DATA_KINDS[kind]}`)
+    .join(', ');
 }

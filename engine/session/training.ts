@@ -4,8 +4,9 @@
 // the first step watched for out-of-memory, sample generations, and a lost device turned into a
 // GpuDeviceLost naming the checkpoint to resume from. The faces keep only their own concerns: flags
 // and terminal output; postMessage shapes, page callbacks and pause/stop.
-import { inspectDataset, type LoadedDataset } from '../data/dataset.ts';
+import type { LoadedDataset } from '../data/dataset.ts';
 import type { TrainingExamples } from '../data/examples.ts';
+import type { PackingStats } from '../data/packing.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
@@ -25,7 +26,7 @@ import { absurdValueWarnings } from '../train/recipeWarnings.ts';
 import type { RunStore } from '../train/runStore.ts';
 import { Trainer, type TrainerCallbacks, type TrainResult } from '../train/trainer.ts';
 import { chatPrompt, generateText } from './chat.ts';
-import { loadExamples } from './data.ts';
+import { loadExamples, packForRecipe } from './data.ts';
 import { FirstStepGuard } from './firstStepGuard.ts';
 import { estimateTrainingMemory, trainingOutOfMemory, type MemoryEstimate } from './memory.ts';
 
@@ -46,10 +47,10 @@ export interface TrainingSessionInit {
   /** Evaluation rows from their own file; without it, recipe.eval_split holds some training rows out. */
   evalData?: ByteSource | null;
   /**
-   * Continue from a checkpoint-N's files (name: for messages). The checkpoint must be of the
-   * recipe's method and optimizer, and match `expected` (the LoRA options the user asked for).
+   * Continue from a checkpoint-N (name: for messages): its files, checked here by checkResume, or a
+   * checkpoint the face already read with checkResume (the CLI does, before it locks --output_dir).
    */
-  resumeFrom?: { name: string; files: FileMap; expected?: CheckpointExpectation } | null;
+  resumeFrom?: ResumeFiles | { name: string; checkpoint: DecodedCheckpoint } | null;
   /** Start from an existing PEFT adapter (its r, alpha and targets) instead of a fresh one. */
   adapter?: FileSet | null;
   store: RunStore;
@@ -62,6 +63,18 @@ export interface TrainingSessionInit {
   /** Resolves when the GPU device is lost: the run then ends with GpuDeviceLost at once. */
   deviceLost?: Promise<GpuDeviceLost> | null;
   callbacks?: TrainingCallbacks;
+}
+
+/** A checkpoint's files; it must be of the recipe's method and optimizer, and match `expected` (the LoRA options the user set). */
+export interface ResumeFiles {
+  name: string;
+  files: FileMap;
+  expected?: CheckpointExpectation;
+}
+
+/** Reads and checks a checkpoint strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for. */
+export function checkResume(recipe: Recipe, from: ResumeFiles): Promise<DecodedCheckpoint> {
+  return decodeCheckpoint(from.files, from.name, { method: recipe.method, optim: recipe.optim, ...from.expected });
 }
 
 export interface TrainingSummary extends TrainResult {
@@ -86,18 +99,21 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   let evalSet: TrainingExamples | null = null;
   if (init.evalData) evalSet = (await loadExamples(init.evalData, loaded.tokenizer, recipe)).examples;
   else if (recipe.eval_split > 0 && train.rows.length > 1) [train, evalSet] = splitEval(train, recipe.eval_split, recipe.seed);
-  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectDataset(init.data, { method: recipe.method })).samplePrompt : null;
+  // Packed once here (TRL packs the dataset, eval rows too by default); the trainer sees packed rows as rows.
+  const packed = packForRecipe(train, recipe);
+  train = packed.examples;
+  if (evalSet) evalSet = packForRecipe(evalSet, recipe).examples;
+  const samplePrompt = init.samples ? init.samples.prompt?.trim() || data.samplePrompt : null;
 
-  // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
-  const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };
-  const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name, expected) : null;
+  const from = init.resumeFrom;
+  const resume = !from ? null : 'checkpoint' in from ? from.checkpoint : await checkResume(recipe, from);
   const adapter = resume
     ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { [ADAPTER_CONFIG]: new TextEncoder().encode(resume.adapterConfig), [ADAPTER_WEIGHTS]: resume.adapterWeights })
     : init.adapter
       ? await loadAdapter(ctx, loaded.spec, init.adapter)
       : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
   try {
-    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt);
+    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt, packed.packing);
   } catch (e) {
     destroyAdapter(adapter);
     throw e;
@@ -124,11 +140,14 @@ export class TrainingSession {
     readonly estimate: MemoryEstimate,
     /** The training file as loaded (format, statistics). */
     readonly data: LoadedDataset,
+    /** The rows the trainer steps through (packed sequences when the recipe packs). */
     readonly train: TrainingExamples,
     readonly evalSet: TrainingExamples | null,
     readonly adapter: LoraAdapter,
     resume: DecodedCheckpoint | null,
     readonly samplePrompt: string | null,
+    /** How the training rows were packed (recipe.packing), null when they were not. */
+    readonly packing: PackingStats | null,
   ) {
     const { ctx, loaded, recipe } = init;
     const user = init.callbacks ?? {};

@@ -15,6 +15,7 @@ export interface CheckpointExpectation {
   optim?: 'adamw_torch' | 'sgd';
   lora_r?: number;
   lora_alpha?: number;
+  lora_dropout?: number;
   lora_target_modules?: readonly string[];
   use_rslora?: boolean;
 }
@@ -87,6 +88,7 @@ export function checkAgainstRecipe(method: Method, lora: LoraConfig, expected: C
   const differs = (name: string, had: unknown, asked: unknown) => fail(where, `was trained with ${name}=${JSON.stringify(had)}, the recipe asks ${name}=${JSON.stringify(asked)}`, hint);
   if (expected.lora_r !== undefined && expected.lora_r !== lora.r) differs('lora_r', lora.r, expected.lora_r);
   if (expected.lora_alpha !== undefined && expected.lora_alpha !== lora.loraAlpha) differs('lora_alpha', lora.loraAlpha, expected.lora_alpha);
+  if (expected.lora_dropout !== undefined && expected.lora_dropout !== lora.loraDropout) differs('lora_dropout', lora.loraDropout, expected.lora_dropout);
   if (expected.use_rslora !== undefined && expected.use_rslora !== lora.useRslora) differs('use_rslora', lora.useRslora, expected.use_rslora);
   if (expected.lora_target_modules !== undefined) {
     const a = [...lora.targetModules].sort().join(',');

@@ -60,6 +60,8 @@ export class Trainer {
   private history: LogEntry[] = [];
   private step = 0;
   private microBatch = 0;
+  /** Input tokens of every step so far, the resumed ones included (TRL's num_tokens, HF's num_input_tokens_seen). */
+  private tokensSeen = 0;
 
   constructor(private readonly init: TrainerInit) {
     const { recipe, train } = init;
@@ -83,6 +85,7 @@ export class Trainer {
     this.step = ckpt.state.global_step;
     this.microBatch = ckpt.state.micro_batch;
     this.history = ckpt.state.log_history ?? [];
+    this.tokensSeen = ckpt.state.num_input_tokens_seen ?? 0; // checkpoints written before it was saved start from 0
   }
 
   get trainableParameters(): number {
@@ -96,7 +99,7 @@ export class Trainer {
     let lastLog: LogEntry | null = null;
     let lastSaved = this.step;
     const started = Date.now();
-    let tokensSeen = 0;
+    let tokensThisRun = 0;
     const firstStep = this.step;
     while (this.step < this.total) {
       if ((await callbacks?.beforeStep?.()) === 'stop') {
@@ -105,14 +108,14 @@ export class Trainer {
       }
       const { metrics, tokens, applied } = await this.trainStep();
       if (this.step === firstStep) await autotunePendingMatmuls(this.init.ctx); // no-op on CPU adapters
-      tokensSeen += tokens;
+      tokensThisRun += tokens;
       this.step++;
       if (!applied) {
         skipped++;
         callbacks?.onWarning?.(`step ${this.step}: the loss or gradients were not finite (NaN/Inf); the update was skipped. Try a lower learning_rate.`);
       }
       const elapsed = (Date.now() - started) / 1000;
-      const rate = tokensSeen / Math.max(elapsed, 1e-3);
+      const rate = tokensThisRun / Math.max(elapsed, 1e-3);
       const stepsPerSec = (this.step - firstStep) / Math.max(elapsed, 1e-3);
       callbacks?.onProgress?.({ step: this.step, total: this.total, tokensPerSecond: rate, etaSeconds: (this.total - this.step) / Math.max(stepsPerSec, 1e-9), loss: metrics.loss });
       if (this.step % recipe.logging_steps === 0 || this.step === this.total) {
@@ -168,7 +171,8 @@ export class Trainer {
     const applied = data[lossFloats + 3] === 0;
     this.optimizer.commit(applied);
     this.microBatch += recipe.gradient_accumulation_steps;
-    const metrics = step.metrics(data, { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch() });
+    this.tokensSeen += step.tokens;
+    const metrics = step.metrics(data, { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch(), num_tokens: this.tokensSeen });
     return { metrics, tokens: step.tokens, applied };
   }
 
@@ -216,6 +220,7 @@ export class Trainer {
       optimizer_t: this.optimizer.t,
       total_steps: this.total,
       method: train.method,
+      num_input_tokens_seen: this.tokensSeen,
       log_history: this.history,
     };
     const scheduler = { lr_scheduler_type: recipe.lr_scheduler_type, total_steps: this.total, warmup_steps: warmupSteps(recipe, this.total), last_step: this.step };

@@ -65,6 +65,7 @@ export const TRL_NAMES = {
   save_steps: cfg('save_steps'),
   completion_only_loss: cfg('completion_only_loss', ['sft']),
   packing: cfg('packing', ['sft']),
+  packing_strategy: cfg('packing_strategy', ['sft']),
   beta: cfg('beta', ['dpo', 'orpo', 'simpo', 'kto']),
   loss_type: cfg('loss_type', ['dpo']),
   label_smoothing: cfg('label_smoothing', ['dpo', 'simpo']),

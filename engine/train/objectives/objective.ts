@@ -33,11 +33,12 @@ export interface MicroBatch<Row> {
 
 /** A step recorded on the GPU, waiting for the step report to be read back. */
 export interface RecordedStep {
-  /** Tokens the step ran through the model (every row's ids), for tokens/s. */
+  /** Tokens the step ran through the model (every row's ids, no padding): tokens/s and TRL's num_tokens. */
   tokens: number;
   /**
    * The step's log row from the read-back report, in TRL's names and order; `common` holds
-   * grad_norm, learning_rate and epoch, which the objective places among its own metrics.
+   * grad_norm, learning_rate, epoch and num_tokens (the running total of input tokens), which the
+   * objective places among its own metrics.
    */
   metrics(report: Float32Array, common: LogEntry): LogEntry;
   /** Frees the step's GPU batches (called after the readback). */
@@ -61,8 +62,11 @@ export interface Objective<Row> {
    * takes ownership of those buffers.
    */
   recordStep(micro: MicroBatch<Row>[], report: StepReport): RecordedStep;
-  /** Loss and metrics over `rows` without training, batchSize examples per forward pass. */
-  evaluate(rows: Row[], batchSize: number): Promise<EvalResult>;
+  /**
+   * Loss and metrics over `rows` without training, batchSize examples per forward pass;
+   * onProgress(done) after each batch (examples evaluated so far).
+   */
+  evaluate(rows: Row[], batchSize: number, onProgress?: (done: number) => void): Promise<EvalResult>;
 }
 
 export interface ObjectiveDefinition<Row> {
