@@ -89,6 +89,8 @@ export const createLabelsSlice: StateCreator<StudioState, [], [], LabelsSlice> =
       await get().setDatasetFile(labelsFile(labels));
       if (get().dataset.status !== 'ready') return;
       get().setMethod('dpo');
+      // The classroom recipe, not the defaults read off the file (their note would no longer hold).
+      get().clearDataDefaults();
       get().setRecipe({ ...LABEL_TRAINING_RECIPE, max_steps: steps });
       const started = get().startTraining();
       set({ labelRunId: get().training.runId });

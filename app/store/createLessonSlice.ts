@@ -82,6 +82,7 @@ export const createLessonSlice: StateCreator<StudioState, [], [], LessonSlice> =
     const file = lessonDatasetFile(lesson);
     await get().setDatasetFile({ name: file.name, data: new TextEncoder().encode(file.text).buffer as ArrayBuffer });
     try {
+      get().clearDataDefaults(); // the lesson's recipe, not defaults read off its data
       get().replaceRecipe(parseRecipeJson(JSON.stringify(lesson.recipe)));
     } catch (e) {
       opened({ status: 'error', error: { name: 'LessonError', message: `The lesson's recipe cannot be used: ${(e as Error).message}`, hint: 'Ask for the lesson again.' } });
