@@ -131,6 +131,11 @@ export function inspectDataset(file: { name: string; data: ArrayBuffer }, method
   return callEngine((api) => api.inspectDataset({ name: file.name, data: file.data.slice(0) }, method, options));
 }
 
+/** The user prompts of a dataset's first rows (for labelling and the arena). */
+export function datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]> {
+  return callEngine((api) => api.datasetPrompts({ name: file.name, data: file.data.slice(0) }, limit));
+}
+
 export function estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate> {
   return callEngine((api) => api.estimateMemory(recipe));
 }
@@ -155,7 +160,7 @@ export function stopTraining(): Promise<void> {
 /** Streams the answer to `prompt`, from the base model (adapter null) or with an adapter's files. */
 export function generate(
   prompt: string,
-  options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; seed?: number },
+  options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
   onToken: (textSoFar: string) => void,
 ): Promise<string> {
   return callEngine((api) => api.generate(prompt, options, Comlink.proxy(onToken)));

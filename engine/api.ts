@@ -18,6 +18,7 @@ import * as Comlink from 'comlink';
 import { acquireDevice } from './gpu/device.ts';
 import { chat, chatBestOfN, type BestOfNOptions, type ChatOptions } from './api/chat.ts';
 import type { BestOfNResult, DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, ModelSource, RecipeJson, TrainCallbacks, TrainRequest, TrainSummary } from './api/contract.ts';
+import { datasetPrompts } from './api/datasetPrompts.ts';
 import { datasetReport } from './api/datasetReport.ts';
 import { reportErrors, toApiError } from './api/errors.ts';
 import { exportMerged } from './api/exportMerged.ts';
@@ -78,6 +79,11 @@ export class EngineApi implements EngineContract {
   /** Format, valid rows, errors by line and a preview; with a model loaded also the loss mask of one example and token statistics. */
   inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options: { maxLength?: number } = {}): Promise<DatasetReport> {
     return reportErrors(() => datasetReport(file, method, this.runtime.tokenizer(), options));
+  }
+
+  /** The user prompts of the dataset's first rows, for the classroom's labelling and arena (no model needed). */
+  datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]> {
+    return reportErrors(() => datasetPrompts(file, limit));
   }
 
   /** GPU memory the recipe needs with the loaded model, against what the device allows. */

@@ -2,6 +2,7 @@
 // and each method's own metrics under TRL's names (DPO/ORPO/SimPO rewards and accuracy, ORPO's log
 // odds and NLL, KTO's KL, a reward model's accuracy, margin and reward range).
 import type { Method } from '../../engine/api/contract.ts';
+import { chartExplanation } from '../classroom/chartExplanations.ts';
 import { MetricChart, type ChartSeries } from './MetricChart.tsx';
 
 interface Chart {
@@ -54,6 +55,7 @@ const METHOD_CHARTS: Record<Method, Chart[]> = {
 export function RunCharts({ logs, method }: { logs: Record<string, number>[]; method: Method }) {
   if (logs.length === 0) return null;
   // A series no log row has (e.g. SimPO's nll_loss without cpo_alpha) is left out; a chart with none is not drawn.
+  // Each chart's "?" explains it in plain words (see app/classroom/chartExplanations.ts).
   const charts = METHOD_CHARTS[method]
     .map((c) => ({ ...c, series: c.series.filter((s) => logs.some((l) => s.key in l)) }))
     .filter((c) => c.series.length > 0);
@@ -61,16 +63,17 @@ export function RunCharts({ logs, method }: { logs: Record<string, number>[]; me
     <div className="charts" aria-label="Training charts">
       <MetricChart
         title="Loss"
+        explain={chartExplanation('Loss', method)}
         series={[
           { key: 'loss', label: 'loss', color: '#2f6f5e' },
           ...(logs.some((l) => 'eval_loss' in l) ? [{ key: 'eval_loss', label: 'eval_loss', color: '#b3262e' }] : []),
         ]}
         logs={logs}
       />
-      <MetricChart title="Learning rate" series={[{ key: 'learning_rate', label: 'learning_rate', color: '#8a5cc2' }]} logs={logs} />
-      <MetricChart title="Grad norm" series={[{ key: 'grad_norm', label: 'grad_norm', color: '#c2702f' }]} logs={logs} />
+      <MetricChart title="Learning rate" explain={chartExplanation('Learning rate', method)} series={[{ key: 'learning_rate', label: 'learning_rate', color: '#8a5cc2' }]} logs={logs} />
+      <MetricChart title="Grad norm" explain={chartExplanation('Grad norm', method)} series={[{ key: 'grad_norm', label: 'grad_norm', color: '#c2702f' }]} logs={logs} />
       {charts.map((c) => (
-        <MetricChart key={c.title} title={c.title} series={c.series} logs={logs} />
+        <MetricChart key={c.title} title={c.title} explain={chartExplanation(c.title, method)} series={c.series} logs={logs} />
       ))}
     </div>
   );

@@ -111,6 +111,8 @@ export interface EngineContract {
   loadModel(source: ModelSource, onProgress: ProgressCallback): Promise<ModelInfo>;
   inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options?: { maxLength?: number }): Promise<DatasetReport>;
   estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate>;
+  /** The user prompts of the dataset's first rows (any format), for labelling and the arena. */
+  datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]>;
   train(request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary>;
   pauseTraining(): void;
   resumeTraining(): void;
