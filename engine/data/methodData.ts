@@ -2,13 +2,13 @@
 // rows go through, for inspection (no tokenizer) and for training. SFT and DPO rows, and the
 // ORPO / SimPO pairs (tokenized as TRL's ORPO and CPO trainers do: BOS and EOS added where
 // missing), come from dataset.ts; KTO's unpaired rows and reward-model pairs from methodDatasets.ts.
-// A file of unpaired rows (prompt/completion/label) is KTO data whatever the method asked.
+// With no method asked, a file of unpaired rows (prompt/completion/label) is KTO data; the other
+// methods refuse it (formats.ts unsupportedFormat).
 import type { ByteSource } from '../io/byteSource.ts';
 import type { Method } from '../recipe/methods.ts';
-import { inspectDataset, loadTrainingExamples, PREVIEW_ROWS, samplePrompt, type DatasetInspection, type LoadedDataset, type LoadOptions } from './dataset.ts';
-import { loadRewardExamples, loadUnpairedExamples, readUnpairedRecords, unpairedRow } from './methodDatasets.ts';
+import { inspectDataset, loadTrainingExamples, PREVIEW_ROWS, readDatasetRows, samplePrompt, type DatasetInspection, type LoadedDataset, type LoadOptions } from './dataset.ts';
 import type { TokenizedRow, TrainingExamples } from './examples.ts';
-import { readDatasetRows } from './dataset.ts';
+import { loadRewardExamples, loadUnpairedExamples, readUnpairedRecords, unpairedRow } from './methodDatasets.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { isUnpairedData, UNPAIRED_FORMAT } from './unpaired.ts';
 
