@@ -17,7 +17,8 @@ export function ComparePanel() {
   const modelReady = useStudio((s) => s.model.status === 'ready');
   const training = useStudio((s) => ['starting', 'running', 'paused', 'stopping', 'recovering'].includes(s.training.phase));
   // Reward models: finished reward runs (the run just trained included: it is saved when it ends).
-  const rewardRuns = useStudio((s) => s.runs.filter((r) => r.method === 'reward' && (r.status === 'completed' || r.status === 'stopped')));
+  const runs = useStudio((s) => s.runs); // filtered here: a selector must not return a new array each time
+  const rewardRuns = runs.filter((r) => r.method === 'reward' && (r.status === 'completed' || r.status === 'stopped'));
   const busy = c.status === 'base' || c.status === 'tuned';
   const rewardRunId = c.rewardRunId && rewardRuns.some((r) => r.id === c.rewardRunId) ? c.rewardRunId : (rewardRuns[0]?.id ?? null);
   const bestOf = rewardRunId ? c.bestOf : 1;
