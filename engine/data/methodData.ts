@@ -46,7 +46,9 @@ export function loadMethodExamples(src: ByteSource, tokenizer: ChatTokenizer, op
  */
 export async function inspectMethodData(src: ByteSource, opts: { method?: Method } = {}): Promise<DatasetInspection> {
   if (opts.method !== 'kto') {
-    if (opts.method || !isUnpairedData((await readDatasetRows(src)).read.rows.slice(0, 100).map((r) => r.data))) return inspectDataset(src, opts);
+    // A method asked for (and fitting the rows) is the report's method, not the format's default (dpo for any pairs).
+    if (opts.method) return { ...(await inspectDataset(src, opts)), method: opts.method };
+    if (!isUnpairedData((await readDatasetRows(src)).read.rows.slice(0, 100).map((r) => r.data))) return inspectDataset(src);
   }
   const u = await readUnpairedRecords(src);
   const first = u.read.rows.slice(0, PREVIEW_ROWS);
