@@ -46,6 +46,7 @@ interface Inspection {
 export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice> = (set, get) => {
   async function inspect(file: DatasetFile, how: Inspection): Promise<void> {
     const ticket = ++inspection;
+    const recipeBefore = get().recipe;
     set({ dataset: { ...get().dataset, status: 'reading', file, demo: how.demo, error: null } });
     try {
       const method = how.detectMethod ? null : get().recipe.method;
@@ -56,7 +57,7 @@ export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice>
       // The file's format says which trainer it is for (messages/prompt-completion: SFT; pairs: DPO).
       if (report.method !== get().recipe.method) get().setMethod(report.method);
       if (how.demo) get().clearDataDefaults();
-      else if (how.dataDefaults) get().applyDataDefaults(report);
+      else if (how.dataDefaults) get().applyDataDefaults(report, recipeBefore);
       // The truncation counts are for the max length the report was made with: redo them for a new one.
       if (get().recipe.max_length !== maxLength && report.tokenStats) await inspect(file, { ...how, detectMethod: false, dataDefaults: false });
     } catch (e) {
