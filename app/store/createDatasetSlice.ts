@@ -47,6 +47,7 @@ interface Inspection {
 export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice> = (set, get) => {
   async function inspect(file: DatasetFile, how: Inspection): Promise<void> {
     const ticket = ++inspection;
+    const recipeBefore = get().recipe;
     set({ dataset: { ...get().dataset, status: 'reading', file, demo: how.demo, error: null } });
     try {
       const maxLength = get().recipe.max_length;
@@ -64,7 +65,7 @@ export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice>
       set({ dataset: { status: 'ready', file, demo: how.demo, report, error: null } });
       if (report.method !== get().recipe.method) get().switchMethod(report.method);
       if (how.demo) get().clearDataDefaults();
-      else if (how.dataDefaults) get().applyDataDefaults(report);
+      else if (how.dataDefaults) get().applyDataDefaults(report, recipeBefore);
       // The truncation counts are for the max length the report was made with: redo them for a new one.
       if (get().recipe.max_length !== maxLength && report.tokenStats) await inspect(file, { ...how, detectMethod: false, dataDefaults: false });
     } catch (e) {

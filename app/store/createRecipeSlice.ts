@@ -27,8 +27,12 @@ export interface RecipeSlice {
   switchMethod: (method: Method) => void;
   /** Defaults that suit a newly loaded model (the method stays). */
   applyModelDefaults: (info: ModelInfo) => void;
-  /** Defaults read off a dropped dataset's token statistics (app/dataDefaults.ts); no-op without them. */
-  applyDataDefaults: (report: DatasetReport) => void;
+  /**
+   * Defaults read off a dropped dataset's token statistics (app/dataDefaults.ts); no-op without
+   * them. `before`: the recipe when the file was chosen — a value the user changed since (while
+   * the file was being read) is theirs and stays.
+   */
+  applyDataDefaults: (report: DatasetReport, before: RecipeValues) => void;
   /** Back to the model's defaults for what a dataset had set (the demo datasets keep the demo recipe). */
   clearDataDefaults: () => void;
   refreshEstimate: () => Promise<void>;
@@ -54,11 +58,13 @@ export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> =
     const { method, skip_invalid_rows } = get().recipe;
     set({ recipe: { ...defaultRecipe(sizeClass(info), method), skip_invalid_rows }, dataNote: null });
   },
-  applyDataDefaults: (report) => {
+  applyDataDefaults: (report, before) => {
     if (!report.tokenStats || report.rows === 0) return;
     const context = get().model.info?.maxPositionEmbeddings ?? null;
-    const { patch, note } = dataDefaults({ rows: report.rows, p95: report.tokenStats.p95 }, context, get().recipe, report.countLabel);
-    set({ recipe: { ...get().recipe, ...patch }, dataNote: note });
+    const recipe = get().recipe;
+    const { patch, note } = dataDefaults({ rows: report.rows, p95: report.tokenStats.p95 }, context, recipe, report.countLabel);
+    const untouched = Object.fromEntries(Object.entries(patch).filter(([k]) => recipe[k as keyof RecipeValues] === before[k as keyof RecipeValues]));
+    set({ recipe: { ...recipe, ...untouched }, dataNote: note });
   },
   clearDataDefaults: () => {
     if (get().dataNote === null) return;
