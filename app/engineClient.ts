@@ -175,6 +175,11 @@ export function bestOfN(
   return callEngine((api) => api.bestOfN(prompt, options, Comlink.proxy(onCandidate)));
 }
 
+/** Each answer's reward from a reward model's adapter (the arena's automatic judge). */
+export function scoreAnswers(items: { prompt: string; answer: string }[], rewardAdapter: Record<string, ArrayBuffer>): Promise<number[]> {
+  return callEngine((api) => api.scoreAnswers(items, rewardAdapter));
+}
+
 /** The base model with the adapter merged in, as HF checkpoint files. */
 export function exportMerged(adapter: Record<string, ArrayBuffer>): Promise<Record<string, ArrayBuffer>> {
   return callEngine((api) => api.exportMerged(adapter));

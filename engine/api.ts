@@ -4,6 +4,9 @@
 // What a run, an evaluation or a chat needs is assembled in engine/session/, which the CLI uses
 // too; engine/api/ holds only the worker's side (requests, page callbacks, pause/stop, errors).
 //
+// Generation, scoring and export use the model one at a time, and not while a run trains
+// (EngineRuntime.use; train() waits for the ones already asked for).
+//
 // Pattern for new methods (loadModel, inspectDataset, train, generate, export, ...):
 //   - put the work in engine/session/ (or the engine folder it belongs to) so the CLI can use it,
 //     and the worker's side in a small module under engine/api/, taking `this.session` for the
@@ -16,7 +19,7 @@
 //     `Comlink.transfer(result, [buffers])` so they are moved, not copied.
 import * as Comlink from 'comlink';
 import { acquireDevice } from './gpu/device.ts';
-import { chat, chatBestOfN, type BestOfNOptions, type ChatOptions } from './api/chat.ts';
+import { chat, chatBestOfN, scoreAnswers, type BestOfNOptions, type ChatOptions } from './api/chat.ts';
 import type { BestOfNResult, DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, ModelSource, RecipeJson, TrainCallbacks, TrainRequest, TrainSummary } from './api/contract.ts';
 import { datasetPrompts } from './api/datasetPrompts.ts';
 import { datasetReport } from './api/datasetReport.ts';
@@ -118,18 +121,23 @@ export class EngineApi implements EngineContract {
 
   /** One user message -> the answer, streamed as text so far; adapter null = the base model. */
   generate(prompt: string, options: ChatOptions, onToken: (textSoFar: string) => void): Promise<string> {
-    return reportErrors(() => chat(this.runtime, prompt, options, onToken));
+    return reportErrors(() => this.runtime.use('generation', () => chat(this.runtime, prompt, options, onToken)));
   }
 
   /** Best-of-N: `n` sampled answers scored by a reward model's adapter; all of them with their rewards, and the best one's index. */
   bestOfN(prompt: string, options: BestOfNOptions, onCandidate?: (index: number, text: string) => void): Promise<BestOfNResult> {
-    return reportErrors(() => chatBestOfN(this.runtime, prompt, options, onCandidate));
+    return reportErrors(() => this.runtime.use('best-of-N', () => chatBestOfN(this.runtime, prompt, options, onCandidate)));
+  }
+
+  /** Each answer's reward from a reward model's adapter (scored with its user message): the arena's automatic judge. */
+  scoreAnswers(items: { prompt: string; answer: string }[], rewardAdapter: Record<string, ArrayBuffer>): Promise<number[]> {
+    return reportErrors(() => this.runtime.use('scoring', () => scoreAnswers(this.runtime, items, rewardAdapter)));
   }
 
   /** The loaded model with the adapter merged in, as HF checkpoint files (progress phase "export", bytes). */
   exportMerged(adapter: Record<string, ArrayBuffer>, onProgress?: ProgressCallback): Promise<Record<string, ArrayBuffer>> {
     return reportErrors(async () => {
-      const files = await exportMerged(this.runtime, adapter, onProgress);
+      const files = await this.runtime.use('the merged export', () => exportMerged(this.runtime, adapter, onProgress));
       return transferFiles(files, files);
     });
   }

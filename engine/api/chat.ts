@@ -7,7 +7,8 @@ import { loadAdapterFiles } from '../lora/load.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { chatPrompt, generateText } from '../session/chat.ts';
-import { bestOfN, type BestOfN } from '../session/reward.ts';
+import { tokenizeRewardSequence } from '../data/rewardRows.ts';
+import { bestOfN, requireScoreHead, scoreSequences, type BestOfN } from '../session/reward.ts';
 import type { EngineRuntime } from './runtime.ts';
 
 export interface ChatOptions {
@@ -46,6 +47,18 @@ export async function chatBestOfN(runtime: EngineRuntime, prompt: string, option
   const settings = { maxNewTokens: options.maxNewTokens, temperature: options.temperature, topP: options.topP, seed: options.seed };
   const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
   return bestOfN(loaded.model, loaded.tokenizer, prompt, policy, reward, { ...defined, n: options.n }, onCandidate);
+}
+
+/**
+ * The reward model's score of each answer to its user message (rendered whole, prompt + answer,
+ * as best-of-N and `whetstone score` score it): the arena's automatic judge.
+ */
+export async function scoreAnswers(runtime: EngineRuntime, items: { prompt: string; answer: string }[], rewardAdapter: Record<string, ArrayBuffer>): Promise<number[]> {
+  const { loaded } = await runtime.model('scoring');
+  const reward = await adapterFor(runtime, loaded, rewardAdapter);
+  requireScoreHead(reward, 'the reward adapter');
+  const sequences = items.map((x) => tokenizeRewardSequence(loaded.tokenizer, x.prompt, x.answer));
+  return scoreSequences(loaded.model, reward, sequences, loaded.tokenizer.padId);
 }
 
 async function adapterFor(runtime: EngineRuntime, loaded: LoadedModel, files: Record<string, ArrayBuffer>): Promise<LoraAdapter> {

@@ -107,6 +107,11 @@ export interface BestOfNResult {
   best: number;
 }
 
+/**
+ * Generation, best-of-N, scoring and the merged export run one at a time in call order; while a
+ * run trains they are refused (TrainingInProgress), and train() starts once those asked for
+ * before it have finished.
+ */
 export interface EngineContract {
   loadModel(source: ModelSource, onProgress: ProgressCallback): Promise<ModelInfo>;
   inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options?: { maxLength?: number }): Promise<DatasetReport>;
@@ -132,6 +137,8 @@ export interface EngineContract {
     options: { adapter: Record<string, ArrayBuffer> | null; rewardAdapter: Record<string, ArrayBuffer>; n: number; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
     onCandidate?: (index: number, text: string) => void,
   ): Promise<BestOfNResult>;
+  /** Each answer's reward (scored with its user message) from a reward model's adapter (a SEQ_CLS adapter). */
+  scoreAnswers(items: { prompt: string; answer: string }[], rewardAdapter: Record<string, ArrayBuffer>): Promise<number[]>;
   /** The merged model (base + adapter) as HF checkpoint files (safetensors in the base dtype, config, tokenizer). */
   exportMerged(adapter: Record<string, ArrayBuffer>): Promise<Record<string, ArrayBuffer>>;
 }

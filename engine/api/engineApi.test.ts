@@ -2,7 +2,8 @@
 // tiny Llama fixture: the demo model over HTTP (a local server answering like public/models/demo),
 // a hub repo (local hub server) and a dropped folder; dataset reports with errors by line; memory
 // estimates; SFT and DPO runs with checkpoints, samples, stop/pause, resume and a lost device;
-// streamed generation with and without an adapter; the merged export.
+// streamed generation with and without an adapter; scoring answers with a reward model; model use
+// serialised against a run (a run waits for a generation, refuses one during it); the merged export.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -281,6 +282,26 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(again).toBe(await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {}));
     // An SFT adapter is no reward model.
     await expect(engine.bestOfN('Hi', { adapter: null, rewardAdapter: sft.adapter, n: 2, maxNewTokens: 2 })).rejects.toMatchObject({ message: expect.stringMatching(/is not a reward model/) });
+    // The arena's judge: the same rewards for the same answers, scored with their prompt.
+    const prompt = 'What is the capital of France?';
+    const scores = await engine.scoreAnswers(found.candidates.map((c) => ({ prompt, answer: c.text })), rm.adapter);
+    expect(scores).toEqual(found.candidates.map((c) => c.reward));
+    await expect(engine.scoreAnswers([{ prompt, answer: 'Paris.' }], sft.adapter)).rejects.toMatchObject({ message: expect.stringMatching(/is not a reward model/) });
+  });
+
+  it('serialises the model: a run waits for the generation asked for before it, and refuses those asked for during it', async () => {
+    const order: string[] = [];
+    const asked = engine.generate('What is the capital of France?', { adapter: null, maxNewTokens: 16 }, () => order.push('token'));
+    const { callbacks } = recorder({ onProgress: () => order.push('step') });
+    const run = engine.train({ recipe: { ...sftRecipe, max_steps: 1 }, dataset: sftData }, callbacks);
+    await expect(engine.generate('Hi', { adapter: null, maxNewTokens: 2 }, () => {})).rejects.toMatchObject({ name: 'TrainingInProgress' });
+    await expect(engine.scoreAnswers([{ prompt: 'Hi', answer: 'Hello.' }], sft.adapter)).rejects.toMatchObject({ name: 'TrainingInProgress' });
+    await asked;
+    expect((await run).steps).toBe(1);
+    expect(order.indexOf('step')).toBeGreaterThan(order.lastIndexOf('token'));
+    expect(order.filter((x) => x === 'token').length).toBeGreaterThan(0);
+    // After the run, generation is served again.
+    expect(typeof (await engine.generate('Hi', { adapter: null, maxNewTokens: 2 }, () => {}))).toBe('string');
   });
 
   it('exports the merged model as HF checkpoint files', async () => {

@@ -46,8 +46,10 @@ export class EngineRuntime {
   private current: CurrentModel | null = null;
   /** Adapters kept for generation, newest last: a policy and a reward model for best-of-N. */
   private cachedAdapters: { key: string; model: LoadedModel; adapter: LoraAdapter }[] = [];
-  /** Set while train() runs. */
+  /** Set while train() runs (from the moment it is called: new model uses are refused from then on). */
   training = false;
+  /** The chain of model uses (generation, scoring, export), one at a time in call order. */
+  private uses: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly session: DeviceSession,
@@ -85,6 +87,25 @@ export class EngineRuntime {
       await this.setModel(files, info.name);
     }
     return this.current!;
+  }
+
+  /**
+   * Runs `work` (a generation, a scoring, an export) once the uses asked for before it have
+   * finished: one at a time, so no use finds its cached adapter evicted by another, a lost device
+   * reloads the model once, and a run never shares the GPU model with one (`idle`). Refused with
+   * TrainingInProgress while a run trains: the page calls these from several panels, and a
+   * generation asked for in the middle of a run would otherwise interleave with its steps.
+   */
+  use<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (this.training) return Promise.reject(new TrainingInProgress(what));
+    const run = this.uses.then(work, work);
+    this.uses = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves when every model use asked for so far has finished (train() waits for it). */
+  idle(): Promise<void> {
+    return this.uses.then(() => undefined);
   }
 
   /** The loaded model's tokenizer (CPU only: usable whatever happened to the device), or null. */

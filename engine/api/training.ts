@@ -17,6 +17,9 @@ export async function train(runtime: EngineRuntime, control: TrainControl, reque
   runtime.training = true;
   control.reset();
   try {
+    // A generation the page asked for before the run (a label sample, an arena answer) finishes
+    // first; those asked for from now on are refused (EngineRuntime.use).
+    await runtime.idle();
     return await runPrepared(runtime, control, request, callbacks);
   } finally {
     runtime.training = false;
