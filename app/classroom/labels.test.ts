@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dpoRows, ktoRows, pairsLabelledText, toJsonl, type LabelRecord, type PairLabel, type ThumbLabel } from './labels.ts';
+import { dpoRows, ktoRows, labelsCountText, pairsLabelledText, toJsonl, type LabelRecord, type PairLabel, type ThumbLabel } from './labels.ts';
 
 const sampling = { temperature: 1, topP: 0.95, maxNewTokens: 24, seed: 1 };
 function pair(id: string, createdAt: number, verdict: PairLabel['verdict'], a = `${id} answer A`, b = `${id} answer B`): PairLabel {
@@ -45,5 +45,12 @@ describe('labels -> training rows', () => {
     expect(pairsLabelledText(labels)).toBe('6 pairs labelled');
     expect(pairsLabelledText([pair('x', 1, 'a')])).toBe('1 pair labelled');
     expect(pairsLabelledText([])).toBe('0 pairs labelled');
+  });
+
+  it('counts pairs and rated answers: either alone, or both', () => {
+    expect(labelsCountText(labels)).toBe('6 pairs labelled, 2 answers rated (1 up, 1 down)');
+    expect(labelsCountText([thumb('t', 1, false)])).toBe('1 answer rated (0 up, 1 down)');
+    expect(labelsCountText([pair('x', 1, 'a')])).toBe('1 pair labelled');
+    expect(labelsCountText([])).toBe('0 pairs labelled');
   });
 });

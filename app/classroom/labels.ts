@@ -5,8 +5,10 @@
 //   {"prompt": [{"role": "user", "content": P}], "chosen": [{"role": "assistant", "content": C}],
 //    "rejected": [{"role": "assistant", "content": R}]}
 // Ties and "both bad" say no preference: they are kept (and count as labelled) but make no DPO
-// row; nor does a pair with an empty answer (the dataset loader refuses empty turns). A thumb label (one answer, good or bad) is TRL's unpaired format for KTO
-// ({prompt, completion, label: bool}); `ktoRows` is the hook the KTO method will train on.
+// row; nor does a pair with an empty answer (the dataset loader refuses empty turns). A thumb
+// label (one answer, thumbs up or down) is a row of TRL's unpaired format for KTO
+// ({prompt, completion, label: bool}); `ktoRows` makes those rows of every label
+// (labelRecipe.ts says which method trains on what).
 
 /** A/B verdicts, in the order of the buttons (and their keys 1-4). */
 export const PAIR_VERDICTS = ['a', 'b', 'tie', 'both_bad'] as const;
@@ -41,7 +43,7 @@ export interface PairLabel extends LabelCommon {
   samplingB: SamplingRecord;
 }
 
-/** One answer judged alone: TRL's unpaired (KTO) row. The UI offers it once KTO exists (issue 11). */
+/** One answer judged alone (thumbs up: label true): TRL's unpaired (KTO) row. */
 export interface ThumbLabel extends LabelCommon {
   kind: 'thumb';
   completion: string;
@@ -125,6 +127,21 @@ export function toJsonl(rows: readonly object[]): string {
 export function pairsLabelledText(labels: readonly LabelRecord[]): string {
   const n = labels.filter(isPair).length;
   return `${n} pair${n === 1 ? '' : 's'} labelled`;
+}
+
+/** "3 answers rated (2 up, 1 down)". */
+export function thumbsRatedText(labels: readonly LabelRecord[]): string {
+  const thumbs = labels.filter((l): l is ThumbLabel => l.kind === 'thumb');
+  const up = thumbs.filter((t) => t.label).length;
+  return `${thumbs.length} answer${thumbs.length === 1 ? '' : 's'} rated (${up} up, ${thumbs.length - up} down)`;
+}
+
+/** What the labels count: pairs ("3 pairs labelled"), thumbs ("2 answers rated (1 up, 1 down)"), or both. */
+export function labelsCountText(labels: readonly LabelRecord[]): string {
+  const hasThumbs = labels.some((l) => l.kind === 'thumb');
+  if (!hasThumbs) return pairsLabelledText(labels);
+  if (!labels.some(isPair)) return thumbsRatedText(labels);
+  return `${pairsLabelledText(labels)}, ${thumbsRatedText(labels)}`;
 }
 
 export function oldestFirst<T extends { createdAt: number; id: string }>(labels: readonly T[]): T[] {

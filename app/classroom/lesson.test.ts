@@ -9,7 +9,9 @@ import {
   lessonFileText,
   lessonFromHash,
   lessonLabelRecords,
+  lessonLabels,
   lessonLink,
+  lessonVersion,
   LessonError,
   MAX_LESSON_LINK_CHARS,
   parseLessonFile,
@@ -84,5 +86,48 @@ describe('lessons as links', () => {
     expect(lessonDatasetFile(dataset)).toEqual({ name: 'demo-sft.jsonl', text: '{"messages": []}\n' });
     expect(lessonLabelRecords(dataset)).toEqual([]);
     expect(describeLesson(lesson)).toBe('the demo model, a DPO recipe, 12 labelled pairs');
+  });
+
+  it('carries thumbs in label order as version 2; a lesson without thumbs stays version 1', () => {
+    const sampling = { temperature: 1, topP: 1, maxNewTokens: 8, seed: 0 };
+    const shared = lessonLabels([
+      { id: 'b', kind: 'thumb', createdAt: 2, prompt: 'Sky?', completion: 'Blue.', label: true, model: 'demo', adapterRunId: null, sampling },
+      { id: 'a', kind: 'pair', createdAt: 1, prompt: 'Fact?', a: 'Fire is hot.', b: 'Fire is cold.', verdict: 'a', model: 'demo', adapterRunId: null, samplingA: sampling, samplingB: sampling },
+      { id: 'c', kind: 'thumb', createdAt: 3, prompt: 'Sea?', completion: 'Plaid.', label: false, model: 'demo', adapterRunId: null, sampling },
+    ]);
+    expect(shared).toEqual([
+      { prompt: 'Fact?', a: 'Fire is hot.', b: 'Fire is cold.', verdict: 'a' },
+      { prompt: 'Sky?', completion: 'Blue.', label: true },
+      { prompt: 'Sea?', completion: 'Plaid.', label: false },
+    ]);
+    expect(lessonVersion(shared)).toBe(2);
+    expect(lessonVersion(labels)).toBe(1);
+    const withThumbs: Lesson = { ...lesson, version: 2, recipe: { method: 'kto', max_steps: 20 }, data: { kind: 'labels', labels: shared } };
+    expect(lessonFromHash(new URL(lessonLink('http://localhost/', withThumbs).url).hash)).toEqual(withThumbs);
+    // Back as label records (thumbs included), and as the KTO file "Train on my labels" would write.
+    expect(lessonLabelRecords(withThumbs).map((r) => r.kind)).toEqual(['pair', 'thumb', 'thumb']);
+    const file = lessonDatasetFile(withThumbs);
+    expect(file.name).toBe('lesson-labels-kto.jsonl');
+    const rows = file.text.trim().split('\n').map((l) => JSON.parse(l) as { completion: { content: string }[]; label: boolean });
+    expect(rows.map((r) => [r.completion[0].content, r.label])).toEqual([
+      ['Fire is hot.', true],
+      ['Fire is cold.', false],
+      ['Blue.', true],
+      ['Plaid.', false],
+    ]);
+    expect(describeLesson(withThumbs)).toBe('the demo model, a KTO recipe, 1 labelled pair and 2 rated answers');
+    const thumbsOnly: Lesson = { ...withThumbs, data: { kind: 'labels', labels: shared.slice(1) } };
+    expect(describeLesson(thumbsOnly)).toBe('the demo model, a KTO recipe, 2 rated answers');
+  });
+
+  it('still opens a link written before thumbs existed', () => {
+    // encodeLesson of the studio before thumbs (version 1, pairs only), kept verbatim.
+    const old =
+      'VY7NasNADIRfxejslrbHvZT20GsDOYYQ1l4FC2utZVf5w_jdow0JJLeRZr5hZthLjl7BwWlALSoTvjGWIhO0cMRcyJT7bEFJGS32z6FhmkazowRkcDOMNAWzAkaBpYWMPSXLzhBRB7lZSSrgz7uimAq4rw8LBq_-iWffIRfL3YXbzJCyxFTnrcdL0wvLIX9bwjD45QO-m-5Mr9hTqIdNDtRXwNuUJ_6n2fteH-wfZWyo1MYbVjsev0H0tamDZbssVw';
+    const opened = lessonFromHash(`#lesson=${old}`)!;
+    expect(opened).toMatchObject({ version: 1, title: 'Old link', recipe: { method: 'dpo' } });
+    expect(describeLesson(opened)).toBe('the demo model, a DPO recipe, 2 labelled pairs');
+    expect(lessonDatasetFile(opened).name).toBe('lesson-labels.jsonl');
+    expect(lessonLabelRecords(opened).every((r) => r.kind === 'pair')).toBe(true);
   });
 });

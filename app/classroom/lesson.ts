@@ -3,9 +3,14 @@
 // base64url-encoded — which browsers never send to a server: opening the link sends the page's
 // address only, and the lesson is unpacked in the page. Larger lessons are a `.whetstone.json`
 // file (the same object as plain JSON) that is dropped on the page.
+//
+// Versions: 1 carries labelled pairs; 2 may also carry thumbs (one answer rated up or down), in
+// the order they were given (KTO reads its rows in order). A lesson without thumbs is written as
+// version 1, so pages from before thumbs still open it; this page reads both.
 import { Inflate, deflateSync, strFromU8, strToU8 } from 'fflate';
 import { z } from 'zod';
-import { dpoRows, isPair, oldestFirst, PAIR_VERDICTS, toJsonl, type LabelRecord, type PairLabel } from './labels.ts';
+import { labelTrainingPlan } from './labelRecipe.ts';
+import { oldestFirst, PAIR_VERDICTS, type LabelRecord } from './labels.ts';
 
 export const LESSON_FORMAT = 'whetstone-lesson';
 export const LESSON_FILE_SUFFIX = '.whetstone.json';
@@ -20,9 +25,10 @@ export const MAX_LESSON_LINK_CHARS = 8000;
 export const MAX_LESSON_BYTES = 16 * 1024 * 1024;
 
 const pairSchema = z.object({ prompt: z.string(), a: z.string(), b: z.string(), verdict: z.enum(PAIR_VERDICTS) });
+const thumbSchema = z.object({ prompt: z.string(), completion: z.string(), label: z.boolean() });
 const lessonSchema = z.object({
   format: z.literal(LESSON_FORMAT),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
   title: z.string().max(200).default(''),
   model: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('demo') }),
@@ -30,13 +36,15 @@ const lessonSchema = z.object({
   ]),
   recipe: z.record(z.string(), z.unknown()),
   data: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('labels'), labels: z.array(pairSchema).min(1) }),
+    z.object({ kind: z.literal('labels'), labels: z.array(z.union([pairSchema, thumbSchema])).min(1) }),
     z.object({ kind: z.literal('dataset'), name: z.string().min(1).max(200), text: z.string().min(1) }),
   ]),
 });
 
 export type Lesson = z.output<typeof lessonSchema>;
 export type LessonPair = z.output<typeof pairSchema>;
+export type LessonThumb = z.output<typeof thumbSchema>;
+export type LessonLabel = LessonPair | LessonThumb;
 export type LessonModel = Lesson['model'];
 
 export class LessonError extends Error {
@@ -48,12 +56,19 @@ export class LessonError extends Error {
   }
 }
 
-/** A label set as a lesson carries it: the verdict and both answers of each pair, oldest first. */
-export function lessonPairs(labels: readonly LabelRecord[]): LessonPair[] {
-  return oldestFirst(labels)
-    .filter(isPair)
-    .map(({ prompt, a, b, verdict }) => ({ prompt, a, b, verdict }));
+/** A label set as a lesson carries it, oldest first: each pair's verdict and answers, each thumb's answer and rating. */
+export function lessonLabels(labels: readonly LabelRecord[]): LessonLabel[] {
+  return oldestFirst(labels).map((l) =>
+    l.kind === 'pair' ? { prompt: l.prompt, a: l.a, b: l.b, verdict: l.verdict } : { prompt: l.prompt, completion: l.completion, label: l.label },
+  );
 }
+
+/** The version a lesson with these labels is written as (1 unless it carries thumbs). */
+export function lessonVersion(labels: readonly LessonLabel[]): 1 | 2 {
+  return labels.some(isLessonThumb) ? 2 : 1;
+}
+
+const isLessonThumb = (l: LessonLabel): l is LessonThumb => 'completion' in l;
 
 // --- link ---------------------------------------------------------------------------------
 
@@ -163,30 +178,26 @@ function validLesson(value: unknown): Lesson {
   return parsed.data;
 }
 
-/** The training file a lesson carries: its labels as DPO JSONL, or its dataset as it was. */
+/** The training file a lesson carries: its labels as the page trains them (DPO or KTO JSONL), or its dataset as it was. */
 export function lessonDatasetFile(lesson: Lesson): { name: string; text: string } {
   if (lesson.data.kind === 'dataset') return { name: lesson.data.name, text: lesson.data.text };
-  return { name: 'lesson-labels.jsonl', text: toJsonl(dpoRows(lessonLabelRecords(lesson))) };
+  const plan = labelTrainingPlan(lessonLabelRecords(lesson));
+  return { name: `lesson-${plan.fileName}`, text: plan.text };
 }
 
 /**
  * A lesson's pairs as label records. Ids come from the lesson's content, so opening the same
  * lesson twice does not add its labels twice.
  */
-export function lessonLabelRecords(lesson: Lesson, model = 'lesson'): PairLabel[] {
+export function lessonLabelRecords(lesson: Lesson, model = 'lesson'): LabelRecord[] {
   if (lesson.data.kind !== 'labels') return [];
   const key = fnv1a(JSON.stringify(lesson.data.labels));
   const sampling = { temperature: 0, topP: 1, maxNewTokens: 0, seed: 0 };
-  return lesson.data.labels.map((p, i) => ({
-    id: `lesson-${key}-${i}`,
-    kind: 'pair',
-    createdAt: i,
-    ...p,
-    model,
-    adapterRunId: null,
-    samplingA: sampling,
-    samplingB: sampling,
-  }));
+  return lesson.data.labels.map((l, i): LabelRecord => {
+    const common = { id: `lesson-${key}-${i}`, createdAt: i, model, adapterRunId: null };
+    if (isLessonThumb(l)) return { ...common, kind: 'thumb', ...l, sampling };
+    return { ...common, kind: 'pair', ...l, samplingA: sampling, samplingB: sampling };
+  });
 }
 
 function fnv1a(text: string): string {
@@ -195,11 +206,16 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(36);
 }
 
-/** "Demo model · DPO · 12 labelled pairs". */
+/** "the demo model, a DPO recipe, 12 labelled pairs" (pairs and/or "2 rated answers"). */
 export function describeLesson(lesson: Lesson): string {
   const model = lesson.model.kind === 'demo' ? 'the demo model' : lesson.model.repo;
   const method = typeof lesson.recipe.method === 'string' ? lesson.recipe.method.toUpperCase() : 'SFT';
-  const n = lesson.data.kind === 'labels' ? lesson.data.labels.length : 0;
-  const data = lesson.data.kind === 'labels' ? `${n} labelled pair${n === 1 ? '' : 's'}` : `the dataset ${lesson.data.name}`;
-  return `${model}, a ${method} recipe, ${data}`;
+  if (lesson.data.kind !== 'labels') return `${model}, a ${method} recipe, the dataset ${lesson.data.name}`;
+  const thumbs = lesson.data.labels.filter(isLessonThumb).length;
+  const pairs = lesson.data.labels.length - thumbs;
+  const parts = [
+    ...(pairs > 0 ? [`${pairs} labelled pair${pairs === 1 ? '' : 's'}`] : []),
+    ...(thumbs > 0 ? [`${thumbs} rated answer${thumbs === 1 ? '' : 's'}`] : []),
+  ];
+  return `${model}, a ${method} recipe, ${parts.join(' and ')}`;
 }

@@ -1,4 +1,4 @@
-// The labels so far, newest first: change a verdict or delete a label (kept in IndexedDB).
+// The labels so far, newest first: change a verdict (or a thumb) or delete a label (kept in IndexedDB).
 import { PAIR_VERDICTS, VERDICT_NAMES, type PairVerdict } from '../classroom/labels.ts';
 import { useStudio } from '../store/index.ts';
 
@@ -7,6 +7,7 @@ const clip = (s: string) => (s.length > 90 ? `${s.slice(0, 90)}…` : s);
 export function LabelList() {
   const labels = useStudio((s) => s.labels);
   const setVerdict = useStudio((s) => s.setVerdict);
+  const setThumb = useStudio((s) => s.setThumb);
   const remove = useStudio((s) => s.removeLabel);
   if (labels.length === 0) return null;
   const numbered = labels.map((l, i) => ({ label: l, n: i + 1 })).reverse();
@@ -19,7 +20,7 @@ export function LabelList() {
             <tr>
               <th>#</th>
               <th>Prompt</th>
-              <th>A</th>
+              <th>A (or the rated answer)</th>
               <th>B</th>
               <th>Verdict</th>
               <th />
@@ -42,7 +43,10 @@ export function LabelList() {
                       ))}
                     </select>
                   ) : (
-                    <span>{label.label ? 'Good' : 'Bad'}</span>
+                    <select aria-label={`Verdict of label ${n}`} value={label.label ? 'up' : 'down'} onChange={(e) => void setThumb(label.id, e.target.value === 'up')}>
+                      <option value="up">Thumbs up</option>
+                      <option value="down">Thumbs down</option>
+                    </select>
                   )}
                 </td>
                 <td>

@@ -1,10 +1,12 @@
-// The pair being judged: answers A and B side by side (streaming while sampled), the four
-// verdict buttons, and their keys (A, B, T, X — or 1 to 4).
+// What is being judged: answers A and B side by side (streaming while sampled) with the four
+// verdict buttons and their keys (A, B, T, X — or 1 to 4); or, labelling by thumbs, one answer
+// with Thumbs up / Thumbs down (keys U, D — or 1, 2).
 import { useEffect } from 'react';
 import { isTrainable, PAIR_VERDICTS, VERDICT_NAMES, type PairVerdict } from '../classroom/labels.ts';
 import { useStudio } from '../store/index.ts';
 
 const KEYS: Record<string, PairVerdict> = { a: 'a', '1': 'a', b: 'b', '2': 'b', t: 'tie', '3': 'tie', x: 'both_bad', '4': 'both_bad' };
+const THUMB_KEYS: Record<string, boolean> = { u: true, '1': true, d: false, '2': false };
 const SHORTCUT: Record<PairVerdict, string> = { a: 'A', b: 'B', tie: 'T', both_bad: 'X' };
 
 /** Keys typed into a field are text, not verdicts. */
@@ -15,22 +17,47 @@ function typing(target: EventTarget | null): boolean {
 export function LabelPair() {
   const l = useStudio((s) => s.labelling);
   const judge = useStudio((s) => s.judgePair);
+  const thumb = useStudio((s) => s.judgeThumb);
   const ready = l.status === 'ready';
+  const thumbs = l.mode === 'thumb';
 
   useEffect(() => {
     if (!ready) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
-      const verdict = KEYS[e.key.toLowerCase()];
-      if (!verdict) return;
+      const key = e.key.toLowerCase();
+      if (thumbs ? !(key in THUMB_KEYS) : !KEYS[key]) return;
       e.preventDefault();
-      void judge(verdict);
+      void (thumbs ? thumb(THUMB_KEYS[key]) : judge(KEYS[key]));
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [ready, judge]);
+  }, [ready, thumbs, judge, thumb]);
 
   if (l.status === 'idle' && !l.prompt) return null;
+  if (thumbs) {
+    return (
+      <div className="label-pair">
+        <p className="label-prompt">
+          <span className="muted">Prompt {l.index + 1}:</span> {l.prompt}
+        </p>
+        <figure className="single-answer" aria-label="Answer">
+          <p className="answer" aria-busy={l.status === 'sampling'}>
+            {l.a}
+          </p>
+        </figure>
+        <div className="actions verdicts">
+          <button type="button" disabled={!ready} aria-label="Thumbs up" aria-keyshortcuts="U 1" onClick={() => void thumb(true)}>
+            👍 Good <kbd>U</kbd>
+          </button>
+          <button type="button" disabled={!ready} aria-label="Thumbs down" aria-keyshortcuts="D 2" onClick={() => void thumb(false)}>
+            👎 Bad <kbd>D</kbd>
+          </button>
+        </div>
+        {ready && !isTrainable(l.a) && <p className="muted">The answer is empty: a training row cannot hold it, so this rating will be kept but not trained on.</p>}
+      </div>
+    );
+  }
   return (
     <div className="label-pair">
       <p className="label-prompt">

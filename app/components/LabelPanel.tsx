@@ -1,5 +1,6 @@
 // Label: the classroom's first step. Two answers per prompt from the current model; pick the
-// better one (or tie, or both bad). Each choice is a preference pair kept in this browser.
+// better one (or tie, or both bad): each choice is a preference pair. Or one answer per prompt,
+// rated thumbs up or down: a KTO row. Labels are kept in this browser.
 import { useStudio } from '../store/index.ts';
 import { LabelList } from './LabelList.tsx';
 import { LabelPair } from './LabelPair.tsx';
@@ -19,7 +20,7 @@ export function LabelPanel() {
   const started = l.status !== 'idle' || l.prompt !== '';
 
   return (
-    <Panel title="Label" subtitle="Pick the better of two answers; each choice is a preference pair" className="label-panel">
+    <Panel title="Label" subtitle="Pick the better of two answers (a preference pair), or rate one answer up or down" className="label-panel">
       <LabelPromptFields disabled={busy} />
       <div className="actions">
         <button type="button" disabled={!modelReady || training || busy} onClick={() => void (started ? skip() : sample())}>

@@ -1,5 +1,6 @@
-// The Label panel's settings: which prompts, which model answers, and how it samples.
+// The Label panel's settings: pairs or thumbs, which prompts, which model answers, and how it samples.
 import { useStudio } from '../store/index.ts';
+import type { LabelMode } from '../store/createLabellingSlice.ts';
 import { useModelOptions } from './useModelOptions.ts';
 import { NumberField } from './NumberField.tsx';
 
@@ -12,6 +13,13 @@ export function LabelPromptFields({ disabled }: { disabled: boolean }) {
   const options = useModelOptions();
   return (
     <div className="label-settings">
+      <label className="field">
+        <span className="field-label">Label by</span>
+        <select aria-label="Label by" value={l.mode} disabled={disabled} onChange={(e) => set({ mode: e.target.value as LabelMode })}>
+          <option value="pair">Pairs: pick the better of two answers (DPO)</option>
+          <option value="thumb">Thumbs: rate one answer up or down (KTO)</option>
+        </select>
+      </label>
       <label className="field">
         <span className="field-label">Prompts (one per line)</span>
         <textarea rows={3} value={l.promptText} onChange={(e) => set({ promptText: e.target.value })} spellCheck={false} />

@@ -1,9 +1,10 @@
-// Labelling: the current A/B pair. Two answers to one prompt from the chosen model, sampled with
-// different seeds (two plain `generate` calls), streamed side by side; a verdict saves a label
-// and samples the next prompt.
+// Labelling: the current A/B pair — two answers to one prompt from the chosen model, sampled with
+// different seeds (two plain `generate` calls), streamed side by side — or, labelling by thumbs,
+// one answer (in `a`). A verdict (or a thumb) saves a label and samples the next prompt. A run
+// that starts meanwhile (from any panel) ends the sampling quietly: its next answer is not asked for.
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
-import { isTrainable, newLabelId, type PairLabel, type PairVerdict, type SamplingRecord } from '../classroom/labels.ts';
+import { isTrainable, newLabelId, type PairLabel, type PairVerdict, type SamplingRecord, type ThumbLabel } from '../classroom/labels.ts';
 import { DEMO_PROMPTS, parsePromptList } from '../classroom/prompts.ts';
 import { datasetPrompts, generate } from '../engineClient.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
@@ -12,7 +13,11 @@ import { adapterOf, type ModelChoice } from './modelChoices.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
+/** Label by pairs (pick the better of two answers: DPO) or by thumbs (rate one answer: KTO). */
+export type LabelMode = 'pair' | 'thumb';
+
 export interface LabellingSettings {
+  mode: LabelMode;
   /** One prompt per line. */
   promptText: string;
   temperature: number;
@@ -27,6 +32,7 @@ export interface LabellingState extends LabellingSettings {
   /** Index into the prompt list of the pair on screen (wraps around). */
   index: number;
   prompt: string;
+  /** Answer A (the one answer, labelling by thumbs). */
   a: string;
   b: string;
   samplingA: SamplingRecord | null;
@@ -44,11 +50,16 @@ export interface LabellingSlice {
   samplePair: () => Promise<void>;
   /** Saves the verdict on the pair on screen and samples the next prompt. */
   judgePair: (verdict: PairVerdict) => Promise<void>;
+  /** Saves thumbs up (true) or down on the answer on screen and samples the next prompt. */
+  judgeThumb: (up: boolean) => Promise<void>;
   /** Moves on without a label. */
   skipPair: () => Promise<void>;
   /** Drops the pair on screen (its sampling finishes unseen). */
   stopLabelling: () => void;
 }
+
+/** Thrown in place of a generation nobody will see (see `sample`). */
+class Interrupted extends Error {}
 
 /** Times an answer is sampled again when it came out empty (or, for B, the same as A). */
 const RESAMPLE = 3;
@@ -69,11 +80,15 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
     try {
       const adapter = await adapterOf(get(), l.source);
       const base = { temperature: l.temperature, topP: l.topP, maxNewTokens: l.maxNewTokens };
+      // Checked when its turn in the queue comes: an answer nobody will see (the pair was left,
+      // or a run started) is not asked for.
       const sample = (seed: number, side: 'a' | 'b') =>
-        queueGeneration(() => generate(prompt, { ...base, seed, adapter }, (text) => {
-          if (mine === ticket) patch({ [side]: text });
-        }),
-      );
+        queueGeneration(() => {
+          if (mine !== ticket || isTrainingActive(get().training.phase)) throw new Interrupted();
+          return generate(prompt, { ...base, seed, adapter }, (text) => {
+            if (mine === ticket) patch({ [side]: text });
+          });
+        });
       // An empty answer cannot be a training row, and two equal answers teach nothing: with
       // sampling on, such an answer is drawn again (a few times) with a new seed.
       const draw = async (side: 'a' | 'b', other: string | null) => {
@@ -86,15 +101,33 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
         return { text, sampling };
       };
       const { text: a, sampling: samplingA } = await draw('a', null);
+      if (l.mode === 'thumb') {
+        if (mine === ticket) patch({ status: 'ready', a, samplingA });
+        return;
+      }
       const { text: b, sampling: samplingB } = await draw('b', a);
       if (mine === ticket) patch({ status: 'ready', a, b, samplingA, samplingB });
     } catch (e) {
-      if (mine === ticket) patch({ status: 'error', error: asProblem(e) });
+      if (mine !== ticket) return;
+      if (e instanceof Interrupted) patch({ status: 'idle', prompt: '', a: '', b: '', samplingA: null, samplingB: null });
+      else patch({ status: 'error', error: asProblem(e) });
     }
+  }
+
+  /** Saves a label made of the answer(s) on screen, then samples the next prompt. */
+  async function keep(make: (l: LabellingState, common: Pick<PairLabel, 'id' | 'createdAt' | 'prompt' | 'model' | 'adapterRunId'>) => PairLabel | ThumbLabel | null): Promise<void> {
+    const l = get().labelling;
+    if (l.status !== 'ready') return;
+    const label = make(l, { id: newLabelId(), createdAt: Date.now(), prompt: l.prompt, model: get().model.info?.name ?? 'unknown', adapterRunId: l.source === 'base' ? null : l.source });
+    if (!label) return;
+    patch({ status: 'idle' }); // no second verdict on the same answers
+    await get().addLabels([label]);
+    await sampleAt(l.index + 1);
   }
 
   return {
     labelling: {
+      mode: 'pair',
       promptText: DEMO_PROMPTS.join('\n'),
       temperature: 1,
       topP: 0.95,
@@ -109,7 +142,11 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
       samplingB: null,
       error: null,
     },
-    setLabelling: (p) => patch(p),
+    setLabelling: (p) => {
+      // Another mode shows other buttons: the answers on screen are dropped.
+      if (p.mode && p.mode !== get().labelling.mode) get().stopLabelling();
+      patch(p);
+    },
     useDemoPrompts: () => patch({ promptText: DEMO_PROMPTS.join('\n'), index: 0 }),
     useDatasetPrompts: async () => {
       const file = get().dataset.file;
@@ -122,26 +159,9 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
       }
     },
     samplePair: () => sampleAt(get().labelling.index),
-    judgePair: async (verdict) => {
-      const l = get().labelling;
-      if (l.status !== 'ready' || !l.samplingA || !l.samplingB) return;
-      const label: PairLabel = {
-        id: newLabelId(),
-        kind: 'pair',
-        createdAt: Date.now(),
-        prompt: l.prompt,
-        a: l.a,
-        b: l.b,
-        verdict,
-        model: get().model.info?.name ?? 'unknown',
-        adapterRunId: l.source === 'base' ? null : l.source,
-        samplingA: l.samplingA,
-        samplingB: l.samplingB,
-      };
-      patch({ status: 'idle' }); // no second verdict on the same pair
-      await get().addLabels([label]);
-      await sampleAt(l.index + 1);
-    },
+    judgePair: (verdict) =>
+      keep((l, common) => (l.mode !== 'pair' || !l.samplingA || !l.samplingB ? null : { ...common, kind: 'pair', a: l.a, b: l.b, verdict, samplingA: l.samplingA, samplingB: l.samplingB })),
+    judgeThumb: (up) => keep((l, common) => (l.mode !== 'thumb' || !l.samplingA ? null : { ...common, kind: 'thumb', completion: l.a, label: up, sampling: l.samplingA })),
     skipPair: () => sampleAt(get().labelling.index + 1),
     stopLabelling: () => {
       ticket++;

@@ -1,17 +1,17 @@
 // The classroom's labels: kept in IndexedDB (write first, then state, so what is on screen
-// survives a reload), edited, deleted, downloaded as DPO JSONL, and trained on.
+// survives a reload), edited, deleted, downloaded as the JSONL they train on (DPO pairs, or KTO
+// rows once there are thumbs: app/classroom/labelRecipe.ts), and trained on.
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
-import { LABEL_TRAINING_RECIPE } from '../classroom/labelRecipe.ts';
-import { dpoRows, oldestFirst, toJsonl, type LabelRecord, type PairVerdict } from '../classroom/labels.ts';
+import { labelTrainingPlan } from '../classroom/labelRecipe.ts';
+import { oldestFirst, type LabelRecord, type PairVerdict } from '../classroom/labels.ts';
 import { clearLabels, deleteLabel, listLabels, putLabels } from '../persistence/index.ts';
 import { downloadText } from '../zip.ts';
 import { generationsIdle } from './generationQueue.ts';
 import { asProblem } from './problems.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
 import type { StudioState } from './index.ts';
-
-export const LABELS_FILE = 'labels.jsonl';
+import type { RecipeValues } from '../recipe.ts';
 
 export interface LabelsSlice {
   /** Oldest first. */
@@ -23,16 +23,14 @@ export interface LabelsSlice {
   loadLabels: () => Promise<void>;
   addLabels: (labels: LabelRecord[]) => Promise<void>;
   setVerdict: (id: string, verdict: PairVerdict) => Promise<void>;
+  /** A thumb label's rating: up (true) or down. */
+  setThumb: (id: string, up: boolean) => Promise<void>;
   removeLabel: (id: string) => Promise<void>;
   removeAllLabels: () => Promise<void>;
-  /** The DPO rows as `labels.jsonl` (what `whetstone train --method dpo` reads). */
+  /** The training rows: `labels.jsonl` (DPO pairs) or `labels-kto.jsonl` (KTO rows), which `whetstone train` reads as is. */
   downloadLabels: () => void;
-  /** Makes the labels the dataset, sets a DPO recipe for a few dozen pairs, and starts training. */
+  /** Makes the labels the dataset, sets the label recipe (DPO, or KTO with thumbs), and starts training. */
   trainOnLabels: (steps: number) => Promise<void>;
-}
-
-export function labelsFile(labels: readonly LabelRecord[]): { name: string; data: ArrayBuffer } {
-  return { name: LABELS_FILE, data: new TextEncoder().encode(toJsonl(dpoRows(labels))).buffer as ArrayBuffer };
 }
 
 export const createLabelsSlice: StateCreator<StudioState, [], [], LabelsSlice> = (set, get) => {
@@ -69,6 +67,12 @@ export const createLabelsSlice: StateCreator<StudioState, [], [], LabelsSlice> =
       const edited = { ...label, verdict };
       if (await write(() => putLabels([edited]))) set({ labels: get().labels.map((l) => (l.id === id ? edited : l)) });
     },
+    setThumb: async (id, up) => {
+      const label = get().labels.find((l) => l.id === id);
+      if (!label || label.kind !== 'thumb' || label.label === up) return;
+      const edited = { ...label, label: up };
+      if (await write(() => putLabels([edited]))) set({ labels: get().labels.map((l) => (l.id === id ? edited : l)) });
+    },
     removeLabel: async (id) => {
       if (await write(() => deleteLabel(id))) set({ labels: get().labels.filter((l) => l.id !== id) });
     },
@@ -76,22 +80,24 @@ export const createLabelsSlice: StateCreator<StudioState, [], [], LabelsSlice> =
       if (await write(() => clearLabels())) set({ labels: [] });
     },
     downloadLabels: () => {
-      downloadText(toJsonl(dpoRows(get().labels)), LABELS_FILE, 'application/x-ndjson');
+      const plan = labelTrainingPlan(get().labels);
+      downloadText(plan.text, plan.fileName, 'application/x-ndjson');
     },
     trainOnLabels: async (steps) => {
       const { labels, model } = get();
-      if (model.status !== 'ready' || isTrainingActive(get().training.phase) || dpoRows(labels).length === 0) return;
-      // Finish sampling first: a run and a generation must not use the model at once.
+      const plan = labelTrainingPlan(labels);
+      if (model.status !== 'ready' || isTrainingActive(get().training.phase) || plan.blocked) return;
+      // Finish sampling first (the engine also makes a run wait for a generation in flight).
       get().stopLabelling();
       await generationsIdle();
       // The labels become the dataset (the Dataset panel shows and checks them like any file);
-      // its format sets the method to DPO, then the classroom recipe sizes the run.
-      await get().setDatasetFile(labelsFile(labels));
+      // its format sets the method (pairs: DPO, unpaired rows: KTO), then the label recipe sizes the run.
+      await get().setDatasetFile({ name: plan.fileName, data: new TextEncoder().encode(plan.text).buffer as ArrayBuffer });
       if (get().dataset.status !== 'ready') return;
-      get().setMethod('dpo');
+      get().setMethod(plan.method);
       // The classroom recipe, not the defaults read off the file (their note would no longer hold).
       get().clearDataDefaults();
-      get().setRecipe({ ...LABEL_TRAINING_RECIPE, max_steps: steps });
+      get().setRecipe({ ...(plan.recipe as Partial<RecipeValues>), max_steps: steps });
       const started = get().startTraining();
       set({ labelRunId: get().training.runId });
       await started;

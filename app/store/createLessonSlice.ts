@@ -3,9 +3,8 @@
 // model, the recipe and the data and then waits for one press of "Start training".
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
-import { LABEL_TRAINING_RECIPE, LABEL_TRAINING_STEPS } from '../classroom/labelRecipe.ts';
-import { isPair } from '../classroom/labels.ts';
-import { lessonDatasetFile, lessonFileName, lessonFileText, lessonFromHash, lessonLabelRecords, lessonLink, lessonPairs, LessonError, parseLessonFile, type Lesson } from '../classroom/lesson.ts';
+import { LABEL_TRAINING_STEPS, labelTrainingPlan } from '../classroom/labelRecipe.ts';
+import { lessonDatasetFile, lessonFileName, lessonFileText, lessonFromHash, lessonLabelRecords, lessonLabels, lessonLink, lessonVersion, LessonError, parseLessonFile, type Lesson } from '../classroom/lesson.ts';
 import { parseRecipeJson, recipeJson } from '../recipe.ts';
 import { downloadText } from '../zip.ts';
 import { asProblem } from './problems.ts';
@@ -58,18 +57,21 @@ export const createLessonSlice: StateCreator<StudioState, [], [], LessonSlice> =
       throw new LessonError('A model from a folder on this computer cannot travel in a lesson.', 'Use the demo model or a Hugging Face model, which students can load too.');
     }
     const modelRef = model.source.kind === 'demo' ? { kind: 'demo' as const } : { kind: 'hub' as const, repo: model.source.repo, ...(model.source.revision ? { revision: model.source.revision } : {}) };
-    const base = { format: 'whetstone-lesson' as const, version: 1 as const, title: lessonShare.title.trim(), model: modelRef };
+    const base = { format: 'whetstone-lesson' as const, title: lessonShare.title.trim(), model: modelRef };
     if (lessonShare.content === 'labels') {
-      const pairs = lessonPairs(labels);
-      if (pairs.length === 0) throw new LessonError('There are no labels to share yet.', 'Label a few pairs in the Label panel, or share the dataset instead.');
-      // Labels train with DPO: the current recipe if it is one, else the classroom's label recipe.
-      const dpo = recipe.method === 'dpo' ? recipeJson(recipe) : { ...recipeJson(recipe), method: 'dpo', loss_type: 'sigmoid', ...LABEL_TRAINING_RECIPE, max_steps: LABEL_TRAINING_STEPS };
-      return { ...base, recipe: dpo, data: { kind: 'labels', labels: pairs } };
+      const shared = lessonLabels(labels);
+      if (shared.length === 0) throw new LessonError('There are no labels to share yet.', 'Label a few pairs or rate a few answers in the Label panel, or share the dataset instead.');
+      // Labels train as "Train on my labels" trains them (DPO, or KTO once there are thumbs): the
+      // current recipe if it is that method, else the classroom's label recipe.
+      const plan = labelTrainingPlan(labels);
+      const current = recipeJson(recipe);
+      const labelRecipe = recipe.method === plan.method ? current : { ...current, ...plan.recipe, max_steps: LABEL_TRAINING_STEPS };
+      return { ...base, version: lessonVersion(shared), recipe: labelRecipe, data: { kind: 'labels', labels: shared } };
     }
     const file = dataset.file;
     if (!file) throw new LessonError('There is no dataset to share.', 'Choose a dataset in the Dataset panel, or share your labels instead.');
     if (!DATASET_TEXT.test(file.name)) throw new LessonError(`${file.name} is not a text dataset; a lesson carries JSONL, JSON or CSV.`, 'Save the dataset as JSONL and choose that file.');
-    return { ...base, recipe: recipeJson(recipe), data: { kind: 'dataset', name: file.name, text: new TextDecoder().decode(file.data) } };
+    return { ...base, version: 1, recipe: recipeJson(recipe), data: { kind: 'dataset', name: file.name, text: new TextDecoder().decode(file.data) } };
   }
 
   async function openLesson(lesson: Lesson, from: 'link' | 'file'): Promise<void> {
@@ -141,7 +143,7 @@ export const createLessonSlice: StateCreator<StudioState, [], [], LessonSlice> =
   };
 };
 
-/** Whether the page has labels a lesson could carry (for the share choice). */
+/** Whether the page has labels (pairs or thumbs) a lesson could carry (for the share choice). */
 export function hasShareableLabels(state: Pick<StudioState, 'labels'>): boolean {
-  return state.labels.some(isPair);
+  return state.labels.length > 0;
 }

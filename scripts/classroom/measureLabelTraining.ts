@@ -1,13 +1,16 @@
 // Does "Train on my labels" work? A measurement on the demo model, the way a class would do it:
-// sample two answers per prompt (temperature 1, top-p 0.95, as the Label panel does), label them
-// by one consistent rule, train DPO on the labels with the CLI and the classroom recipe
-// (app/classroom/labelRecipe.ts), then compare the model's answers before and after.
+// sample answers (temperature 1, top-p 0.95, as the Label panel does), label them by one
+// consistent rule, train on the labels with the CLI and the plan the page uses
+// (app/classroom/labelRecipe.ts: DPO for pairs, KTO for thumbs), then compare the model's answers
+// before and after.
 //
-//   node --import ./cli/register.mjs scripts/classroom/measureLabelTraining.ts [--rule animal|colour|short] [--labels 16] [--steps 20] [--lr 5e-3] [--beta 0.1]
+//   node --import ./cli/register.mjs scripts/classroom/measureLabelTraining.ts [--kind pairs|thumbs] [--rule animal|colour|short] [--labels 16] [--steps 20] [--lr 5e-3] [--beta 0.1]
 //
-// Rules: "colour" (or "animal") prefers the answer that names a colour (an animal) when the other
-// does not; "short" prefers
-// the answer with fewer words. Pairs the rule cannot split are ties (kept out of the DPO file).
+// pairs: two answers per prompt; "colour" (or "animal") prefers the answer that names a colour (an
+// animal) when the other does not; "short" prefers the answer with fewer words. Pairs the rule
+// cannot split are ties (kept out of the DPO file); --labels counts preferences.
+// thumbs: one answer per prompt, thumbs up when the rule holds ("short": at most 5 words), down
+// when not; --labels counts thumbs. KTO's class weights follow the label balance (ktoWeights).
 // Prints a table and a JSON line: the rule's hit rate over sampled answers and the greedy answers,
 // before and after, on the labelled prompts and on held-out prompts.
 import { spawnSync } from 'node:child_process';
@@ -17,12 +20,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EngineApi } from '../../engine/api.ts';
 import { acquireNodeDevice } from '../../engine/gpu/nodeGpu.ts';
-import { LABEL_TRAINING_RECIPE } from '../../app/classroom/labelRecipe.ts';
-import { dpoRows, toJsonl, type PairLabel, type PairVerdict } from '../../app/classroom/labels.ts';
+import { labelTrainingPlan } from '../../app/classroom/labelRecipe.ts';
+import type { LabelRecord, PairVerdict } from '../../app/classroom/labels.ts';
 import { DEMO_PROMPTS } from '../../app/classroom/prompts.ts';
 
 const { values: args } = parseArgs({
-  options: { rule: { type: 'string', default: 'animal' }, labels: { type: 'string', default: '16' }, steps: { type: 'string', default: '20' }, lr: { type: 'string', default: String(LABEL_TRAINING_RECIPE.learning_rate) }, beta: { type: 'string', default: String(LABEL_TRAINING_RECIPE.beta) }, samples: { type: 'string', default: '8' } },
+  options: { kind: { type: 'string', default: 'pairs' }, rule: { type: 'string', default: 'animal' }, labels: { type: 'string', default: '16' }, steps: { type: 'string', default: '20' }, lr: { type: 'string' }, beta: { type: 'string' }, samples: { type: 'string', default: '8' } },
 });
 const WANTED = Number(args.labels);
 const STEPS = Number(args.steps);
@@ -64,28 +67,40 @@ await api.loadModel({ kind: 'files', name: 'demo', files }, () => {});
 const answer = (prompt: string, adapter: Record<string, ArrayBuffer> | null, seed: number, temperature = SAMPLING.temperature) =>
   api.generate(prompt, { adapter, maxNewTokens: SAMPLING.maxNewTokens, temperature, topP: SAMPLING.topP, seed }, () => {});
 
-// 1. Label: two samples per prompt, the rule picks one; go round the prompts until enough.
-const labels: PairLabel[] = [];
+// 1. Label. Pairs: two samples per prompt, the rule picks one. Thumbs: one sample per prompt, the
+// rule says up or down. Go round the prompts until enough.
+const labels: LabelRecord[] = [];
+const enough = () => (args.kind === 'thumbs' ? labels.length : labels.filter((l) => l.kind === 'pair' && l.verdict !== 'tie').length) >= WANTED;
 let shown = 0;
-for (let round = 0; labels.filter((l) => l.verdict !== 'tie').length < WANTED && round < 20; round++) {
+for (let round = 0; !enough() && round < 20; round++) {
   for (const prompt of TRAIN_PROMPTS) {
-    if (labels.filter((l) => l.verdict !== 'tie').length >= WANTED) break;
+    if (enough()) break;
     const seedA = 1000 + 2 * shown;
-    const [a, b] = [await answer(prompt, null, seedA), await answer(prompt, null, seedA + 1)];
-    shown++;
     const sampling = { ...SAMPLING, seed: seedA };
-    labels.push({ id: `m${shown}`, kind: 'pair', createdAt: shown, prompt, a, b, verdict: a === b ? 'tie' : rule.judge(a, b), model: 'demo', adapterRunId: null, samplingA: sampling, samplingB: { ...sampling, seed: seedA + 1 } });
+    const common = { id: `m${shown}`, createdAt: shown, prompt, model: 'demo', adapterRunId: null };
+    shown++;
+    if (args.kind === 'thumbs') {
+      const completion = await answer(prompt, null, seedA);
+      labels.push({ ...common, kind: 'thumb', completion, label: rule.hit(completion), sampling });
+      continue;
+    }
+    const [a, b] = [await answer(prompt, null, seedA), await answer(prompt, null, seedA + 1)];
+    labels.push({ ...common, kind: 'pair', a, b, verdict: a === b ? 'tie' : rule.judge(a, b), samplingA: sampling, samplingB: { ...sampling, seed: seedA + 1 } });
   }
 }
-const rows = dpoRows(labels);
+const plan = labelTrainingPlan(labels);
 const dir = mkdtempSync(join(tmpdir(), 'whetstone-labels-'));
-writeFileSync(join(dir, 'labels.jsonl'), toJsonl(rows));
-console.log(`labelled ${shown} pairs shown, ${rows.length} preferences (${labels.length - rows.length} ties) -> ${join(dir, 'labels.jsonl')}`);
+writeFileSync(join(dir, plan.fileName), plan.text);
+console.log(
+  args.kind === 'thumbs'
+    ? `rated ${shown} answers: ${plan.good} up, ${plan.bad} down (desirable_weight ${plan.recipe.desirable_weight}, undesirable_weight ${plan.recipe.undesirable_weight}) -> ${join(dir, plan.fileName)}`
+    : `labelled ${shown} pairs shown, ${plan.rows} preferences (${labels.length - plan.rows} ties) -> ${join(dir, plan.fileName)}`,
+);
 
-// 2. Train with the CLI, as `Download labels` + `whetstone train --method dpo` would.
-const recipe = { ...LABEL_TRAINING_RECIPE, learning_rate: Number(args.lr), beta: Number(args.beta) };
+// 2. Train with the CLI, as `Download labels` + `whetstone train` would, with the page's recipe.
+const recipe = { ...plan.recipe, ...(args.lr ? { learning_rate: Number(args.lr) } : {}), ...(args.beta ? { beta: Number(args.beta) } : {}) };
 const flags = Object.entries(recipe).flatMap(([k, v]) => [`--${k}`, String(v)]);
-const cli = ['--import', './cli/register.mjs', 'cli/main.ts', 'train', '--model', modelDir, '--data', join(dir, 'labels.jsonl'), '--method', 'dpo', '--output_dir', join(dir, 'out'), '--max_steps', String(STEPS), ...flags];
+const cli = ['--import', './cli/register.mjs', 'cli/main.ts', 'train', '--model', modelDir, '--data', join(dir, plan.fileName), '--output_dir', join(dir, 'out'), '--max_steps', String(STEPS), ...flags];
 const t0 = performance.now();
 const trained = spawnSync(process.execPath, cli, { cwd: root, encoding: 'utf8' });
 const trainSeconds = (performance.now() - t0) / 1000;
@@ -93,7 +108,8 @@ if (trained.status !== 0) throw new Error(`whetstone train failed:\n${trained.st
 const metrics = readFileSync(join(dir, 'out/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
 const first = metrics[0];
 const last = metrics.at(-1)!;
-console.log(`whetstone train --method dpo ${STEPS} steps: ${trainSeconds.toFixed(1)} s (process included); loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}, rewards/accuracies ${last['rewards/accuracies']}, rewards/margins ${last['rewards/margins'].toFixed(3)}`);
+const metric = (k: string) => (typeof last[k] === 'number' ? last[k].toFixed(3) : '-');
+console.log(`whetstone train --method ${plan.method} ${STEPS} steps: ${trainSeconds.toFixed(1)} s (process included); loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}, rewards/chosen ${metric('rewards/chosen')}, rewards/rejected ${metric('rewards/rejected')}, rewards/margins ${metric('rewards/margins')}${plan.method === 'kto' ? `, kl ${metric('kl')}` : ''}`);
 const adapter = Object.fromEntries(['adapter_config.json', 'adapter_model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(dir, 'out', f))).buffer as ArrayBuffer]));
 
 // 3. Before and after: greedy answers, and the rule's hit rate over sampled answers.
@@ -110,7 +126,7 @@ async function measure(prompts: readonly string[], adapterFiles: Record<string, 
   }
   return { sampledHitRate: hits / n, greedyHitRate: greedy.filter(rule.hit).length / greedy.length, greedy };
 }
-const result: Record<string, unknown> = { rule: args.rule, preferences: rows.length, pairsShown: shown, steps: STEPS, learning_rate: recipe.learning_rate, beta: recipe.beta, trainSeconds: Number(trainSeconds.toFixed(1)), firstLoss: first.loss, lastLoss: last.loss };
+const result: Record<string, unknown> = { kind: args.kind, method: plan.method, rule: args.rule, rows: plan.rows, good: plan.good, bad: plan.bad, shown, steps: STEPS, learning_rate: recipe.learning_rate, beta: recipe.beta, trainSeconds: Number(trainSeconds.toFixed(1)), firstLoss: first.loss, lastLoss: last.loss };
 for (const [name, prompts] of [['labelled', TRAIN_PROMPTS], ['heldOut', HELD_OUT]] as const) {
   const before = await measure(prompts, null);
   const after = await measure(prompts, adapter);
