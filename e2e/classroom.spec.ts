@@ -1,12 +1,13 @@
 // The classroom end to end on the demo model (SwiftShader): label pairs (buttons and keys), edit
 // and delete a label, download the labels and check the CLI reads them, train on them, labels
 // kept across a reload, a blind arena against the base model, presenter mode, and a lesson link
-// opened in another browser context (a student) that restores model, recipe and data and trains.
+// opened in another browser context (a student) that restores model, recipe and data and trains;
+// then thumbs on single answers (KTO rows, downloaded and trained), and a reward model judging the arena.
 // Generations are a few tokens and runs two steps: SwiftShader on shared CPU cores is slow.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
-import { loadDemoModel, openStudio, region } from './helpers.ts';
+import { loadDemoModel, openStudio, region, setDataset, setTinyRecipe } from './helpers.ts';
 
 const PROMPTS = ['Tell me a fact.', 'What is big?', 'Tell me about winter.'];
 const TOKENS = '6';
@@ -16,6 +17,12 @@ async function fill(scope: ReturnType<typeof region>, label: string, value: stri
   await input.fill(value);
   await input.blur();
   await expect(input).toHaveValue(value);
+}
+
+/** The CLI's report of a downloaded labels file (what `whetstone train` would read). */
+function cliDataReport(path: string): { method: string; validRows: number; invalidRows: number } {
+  const out = execFileSync(process.execPath, ['--import', './cli/register.mjs', 'cli/main.ts', 'data', path, '--model', 'public/models/demo', '--json'], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { method: string; validRows: number; invalidRows: number };
 }
 
 /** Waits for the pair on screen to be sampled, then gives a verdict by button or key. */
@@ -75,10 +82,7 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
     expect(row.chosen[0].role).toBe('assistant');
     expect(row.rejected[0].role).toBe('assistant');
   }
-  const report = JSON.parse(
-    execFileSync(process.execPath, ['--import', './cli/register.mjs', 'cli/main.ts', 'data', path, '--model', 'public/models/demo', '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!,
-  ) as { method: string; validRows: number; invalidRows: number };
-  expect(report).toMatchObject({ method: 'dpo', validRows: rows.length, invalidRows: 0 });
+  expect(cliDataReport(path)).toMatchObject({ method: 'dpo', validRows: rows.length, invalidRows: 0 });
 
   // --- Train on my labels: the labels become the dataset, a 2-step DPO run ------------------
   await fill(label, 'Training steps', '2');
@@ -186,6 +190,53 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await start.click();
   await expect(region(studentPage, 'Run').getByRole('status')).toHaveText('Step 2 / 2 — done', { timeout: 400_000 });
   await student.close();
+  expect(errors).toEqual([]);
+
+  // --- Thumbs: one answer rated up, one down; with thumbs the labels train KTO -------------
+  const teacher = region(page, 'Label');
+  await teacher.getByLabel('Label by').selectOption('thumb');
+  await teacher.getByRole('button', { name: 'Start labelling' }).click();
+  await expect(teacher.getByRole('button', { name: 'Thumbs up' })).toBeEnabled({ timeout: 120_000 });
+  await expect(teacher.getByRole('button', { name: 'A is better' })).toHaveCount(0);
+  await teacher.getByRole('button', { name: 'Thumbs up' }).click();
+  await expect(teacher.getByTestId('labels-count')).toHaveText('3 pairs labelled, 1 answer rated (1 up, 0 down)');
+  await expect(teacher.getByRole('button', { name: 'Thumbs down' })).toBeEnabled({ timeout: 120_000 });
+  await page.keyboard.press('d');
+  await expect(teacher.getByTestId('labels-count')).toHaveText('3 pairs labelled, 2 answers rated (1 up, 1 down)');
+  await teacher.screenshot({ path: 'e2e/screenshots/classroom-thumbs.png' });
+  // Download labels: TRL's unpaired rows (pairs unpaired, then the two thumbs), read as KTO by the CLI.
+  const [ktoDownload] = await Promise.all([page.waitForEvent('download'), teacher.getByRole('button', { name: 'Download labels' }).click()]);
+  expect(ktoDownload.suggestedFilename()).toBe('labels-kto.jsonl');
+  const ktoPath = await ktoDownload.path();
+  const ktoRows = (await readFile(ktoPath, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { prompt: { role: string }[]; completion: { role: string }[]; label: boolean });
+  for (const row of ktoRows) expect(Object.keys(row)).toEqual(['prompt', 'completion', 'label']);
+  expect(ktoRows.slice(0, 2 * rows.length).map((r) => r.label)).toEqual(rows.flatMap(() => [true, false]));
+  expect(ktoRows.slice(2 * rows.length).map((r) => r.label)).toEqual([true, false]);
+  expect(cliDataReport(ktoPath)).toMatchObject({ method: 'kto', validRows: ktoRows.length, invalidRows: 0 });
+  await fill(teacher, 'Training steps', '2');
+  await teacher.getByRole('button', { name: 'Train on my labels' }).click();
+  await expect(region(page, 'Dataset').getByTestId('dataset-count')).toHaveText(`${ktoRows.length} examples`);
+  await expect(region(page, 'Recipe').getByLabel('Method')).toHaveValue('kto');
+  await expect(teacher.getByRole('status', { name: 'Label training' })).toHaveText(/^Training KTO on \d+ KTO rows \(\d+ good, \d+ bad\): Step 2 \/ 2 — done/, { timeout: 400_000 });
+
+  // --- A reward model judges the arena: an automatic win rate, marked as such ---------------
+  await setDataset(page, 'tiny-dpo.jsonl');
+  const recipe = region(page, 'Recipe');
+  await recipe.getByLabel('Method').selectOption('reward');
+  await setTinyRecipe(page, { 'Max steps': '2', 'Max length': '128' });
+  await run.getByRole('button', { name: 'Start training' }).click();
+  await expect(run.getByRole('status')).toHaveText('Step 2 / 2 — done', { timeout: 400_000 });
+  await arena.getByRole('button', { name: 'New arena' }).click();
+  await expect(arena.getByLabel('Model B').locator('option')).toHaveCount(3); // base, the DPO and the KTO run: a reward model writes no answers
+  await arena.getByLabel('Judge').selectOption({ index: 1 });
+  await arena.getByRole('button', { name: 'Start arena' }).click();
+  await expect(result).toHaveText(/^Tuned wins [0-3] of 3 \((no ties|1 tie|[23] ties)\) \(automatic: reward model\)$/, { timeout: 300_000 });
+  await expect(arena).toContainText('Automatic win rate');
+  await expect(arena.getByRole('table', { name: 'Arena rounds' })).toContainText(/reward -?\d+\.\d{3}/);
+  await arena.screenshot({ path: 'e2e/screenshots/classroom-arena-reward.png' });
   expect(errors).toEqual([]);
 });
 

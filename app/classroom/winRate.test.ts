@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arenaHeadline, arenaIntervalText, tallyVotes, voteWinner, wilsonInterval } from './winRate.ts';
+import { arenaHeadline, arenaIntervalText, rewardChoice, tallyVotes, voteWinner, wilsonInterval } from './winRate.ts';
 
 describe('arena win rate', () => {
   it('maps left/right back to the models through the side plan', () => {
@@ -50,5 +50,14 @@ describe('arena win rate', () => {
       'Tuned won 88% of the 8 decided prompts (ties left out); 95% Wilson score interval 53%–98%.',
     );
     expect(arenaIntervalText({ bWins: 0, aWins: 0, ties: 3, total: 3 }, 'Tuned')).toBe('Every prompt was a tie: no win rate to estimate.');
+  });
+
+  it('a reward model judges by the higher score, on the side the plan put it; equal answers tie', () => {
+    const round = (bOnLeft: boolean, rewardA: number, rewardB: number, answerB = 'b') => ({ answerA: 'a', answerB, bOnLeft, rewardA, rewardB });
+    const rounds = [round(true, 0.1, 0.9), round(false, 0.1, 0.9), round(true, 0.9, 0.1), round(false, 2, -1), round(false, 0.5, 0.5), round(true, 0.3, 0.30001, 'a')];
+    const choices = rounds.map(rewardChoice);
+    expect(choices).toEqual(['left', 'right', 'right', 'left', 'tie', 'tie']);
+    // Through the same tally as people's votes: B won the first two, A the next two.
+    expect(tallyVotes(rounds.map((r, i) => ({ bOnLeft: r.bOnLeft, choice: choices[i] })))).toEqual({ bWins: 2, aWins: 2, ties: 2, total: 6 });
   });
 });

@@ -3,7 +3,8 @@
 // The win rate is the challenger's share of the *decided* prompts (ties left out), with a 95%
 // Wilson score interval — the binomial interval that stays inside [0, 1] and behaves at the
 // small counts a classroom produces (10 prompts, 7 wins), where the normal approximation does
-// not. Ties are reported next to it, not counted as half a win.
+// not. Ties are reported next to it, not counted as half a win. A reward model can judge instead
+// of people (`rewardChoice`): the same tally and interval, reported as automatic.
 
 export type ArenaChoice = 'left' | 'right' | 'tie';
 
@@ -26,6 +27,17 @@ export function voteWinner(vote: ArenaVote): 'a' | 'b' | 'tie' {
   if (vote.choice === 'tie') return 'tie';
   const leftWon = vote.choice === 'left';
   return leftWon === vote.bOnLeft ? 'b' : 'a';
+}
+
+/**
+ * The reward model's choice on one round: the side whose answer scored higher. Two equal answers
+ * tie whatever their scores (the same text scored twice can differ in the last bits by batch
+ * padding), and so do equal scores.
+ */
+export function rewardChoice(round: { answerA: string; answerB: string; bOnLeft: boolean; rewardA: number; rewardB: number }): ArenaChoice {
+  if (round.answerA === round.answerB || round.rewardA === round.rewardB) return 'tie';
+  const bWins = round.rewardB > round.rewardA;
+  return bWins === round.bOnLeft ? 'left' : 'right';
 }
 
 export function tallyVotes(votes: readonly ArenaVote[]): ArenaTally {

@@ -1,10 +1,11 @@
 // Arena: a blind test. Both models answer every prompt; the answers are shown as Left and Right
 // (sides shuffled per prompt) without names; the result and the table are revealed at the end.
+// Or a reward model judges (Judge: a finished reward run): an automatic win rate, marked as such.
 import { useEffect } from 'react';
 import { parsePromptList } from '../classroom/prompts.ts';
 import type { ArenaChoice } from '../classroom/winRate.ts';
 import { useStudio } from '../store/index.ts';
-import { useModelOptions } from './useModelOptions.ts';
+import { useModelOptions, useRewardRunOptions } from './useModelOptions.ts';
 import { NumberField } from './NumberField.tsx';
 import { Panel } from './Panel.tsx';
 import { Problem } from './Problem.tsx';
@@ -23,9 +24,12 @@ export function ArenaPanel() {
   const useDataset = useStudio((s) => s.useArenaDatasetPrompts);
   const hasDataset = useStudio((s) => s.dataset.status === 'ready');
   const options = useModelOptions();
+  const judges = useRewardRunOptions();
   const modelReady = useStudio((s) => s.model.status === 'ready');
   const training = useStudio((s) => ['starting', 'running', 'paused', 'stopping', 'recovering'].includes(s.training.phase));
-  const running = a.status === 'generating' || a.status === 'judging';
+  const running = a.status === 'generating' || a.status === 'scoring' || a.status === 'judging';
+  // A reward run that is gone (deleted, another model loaded) judges nothing: people do.
+  const judgeBy = a.judge !== 'people' && judges.some((j) => j.value === a.judge) ? a.judge : 'people';
 
   // The challenger defaults to the newest finished run.
   const newestRun = options[1]?.value ?? null;
@@ -53,6 +57,7 @@ export function ArenaPanel() {
   const round = a.rounds[a.current];
   const answers = 2 * parsePromptList(a.promptText).length;
   const canStart = modelReady && !training && !running && a.modelB !== null && a.modelA !== a.modelB;
+  const judgeLabel = (id: string | null) => judges.find((j) => j.value === id)?.label ?? `Run ${id}`;
 
   return (
     <Panel title="Arena" subtitle="Blind A/B test: which model answers better?" className="arena-panel">
@@ -80,6 +85,17 @@ export function ArenaPanel() {
         </label>
       </div>
       <label className="field">
+        <span className="field-label">Judge</span>
+        <select aria-label="Judge" value={judgeBy} disabled={running} onChange={(e) => set({ judge: e.target.value })}>
+          <option value="people">People, blind</option>
+          {judges.map((j) => (
+            <option key={j.value} value={j.value}>
+              Reward model (automatic): {j.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
         <span className="field-label">Arena prompts (one per line)</span>
         <textarea rows={3} value={a.promptText} disabled={running} onChange={(e) => set({ promptText: e.target.value })} spellCheck={false} />
       </label>
@@ -106,9 +122,14 @@ export function ArenaPanel() {
         {a.modelA === a.modelB && <span className="muted">Choose two different models.</span>}
       </div>
       <p className="muted field-help">
-        Both models answer greedily (temperature 0). Sides are shuffled per prompt and names are hidden until the end. Keys: ← left, → right, ↓ tie.
+        Both models answer greedily (temperature 0).{' '}
+        {judgeBy === 'people'
+          ? 'Sides are shuffled per prompt and names are hidden until the end. Keys: ← left, → right, ↓ tie.'
+          : 'The reward model scores both answers to each prompt (with the prompt); the higher score wins. An automatic win rate: what this reward model prefers, not what people do.'}
+        {judges.length === 0 && ' Train a reward model (Method: Reward model) to let it judge instead.'}
       </p>
       {a.status === 'generating' && <ProgressLine label="Arena answers" value={a.progress} max={answers} detail={`Generating answers: ${a.progress} of ${answers}`} />}
+      {a.status === 'scoring' && <ProgressLine label="Arena scoring" value={0} max={null} detail={`The reward model is scoring ${answers} answers…`} />}
       {a.status === 'judging' && round && (
         <div className="arena-round" role="group" aria-label="Arena round">
           <p className="label-prompt">
@@ -142,7 +163,7 @@ export function ArenaPanel() {
       )}
       {a.status === 'done' && (
         <>
-          <ArenaResult rounds={a.rounds} nameA={nameA} nameB={nameB} />
+          <ArenaResult rounds={a.rounds} nameA={nameA} nameB={nameB} judge={a.judgedBy && judgeLabel(a.judgedBy)} />
           <p className="muted">
             {nameA} = {label(a.modelA)}; {nameB} = {label(a.modelB)}.
           </p>

@@ -3,6 +3,7 @@
 // A lesson file dropped anywhere on the page (or picked here) opens like a link.
 import { useEffect, useState } from 'react';
 import { LESSON_FILE_SUFFIX, MAX_LESSON_LINK_CHARS } from '../classroom/lesson.ts';
+import { labelsCountText } from '../classroom/labels.ts';
 import { hasShareableLabels } from '../store/createLessonSlice.ts';
 import { useStudio } from '../store/index.ts';
 import { Panel } from './Panel.tsx';
@@ -15,7 +16,7 @@ export function LessonPanel() {
   const saveFile = useStudio((s) => s.saveLessonFile);
   const openFile = useStudio((s) => s.openLessonFile);
   const labelsShareable = useStudio((s) => hasShareableLabels(s));
-  const pairs = useStudio((s) => s.labels.filter((l) => l.kind === 'pair').length);
+  const labels = useStudio((s) => s.labels);
   const datasetName = useStudio((s) => s.dataset.file?.name ?? null);
   const [copied, setCopied] = useState(false);
 
@@ -45,7 +46,7 @@ export function LessonPanel() {
         <legend>The lesson carries</legend>
         <label className="checkbox">
           <input type="radio" name="lesson-content" checked={share.content === 'labels'} disabled={!labelsShareable} onChange={() => setShare({ content: 'labels' })} />
-          My labels ({pairs} pair{pairs === 1 ? '' : 's'})
+          My labels ({labelsCountText(labels)})
         </label>
         <label className="checkbox">
           <input type="radio" name="lesson-content" checked={share.content === 'dataset'} disabled={!datasetName} onChange={() => setShare({ content: 'dataset' })} />

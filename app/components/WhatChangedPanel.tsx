@@ -9,7 +9,7 @@ export function WhatChangedPanel() {
   const w = useStudio((s) => s.whatChanged);
   const phase = useStudio((s) => s.training.phase);
   const runId = useStudio((s) => s.training.runId);
-  const hasAdapter = useStudio((s) => !!s.training.adapter);
+  const hasAdapter = useStudio((s) => !!s.training.adapter && s.training.method !== 'reward');
   const show = useStudio((s) => s.showWhatChanged);
   const setTokens = useStudio((s) => s.setWhatChangedTokens);
 

@@ -1,16 +1,17 @@
 // Arena: a blind A/B test of two models on a prompt set. Every answer is generated first
 // (greedy, so each model gives its own best answer), then shown left/right in a seeded random
 // order per prompt; the judge sees neither name until the end, when the result and the
-// per-prompt table are revealed.
+// per-prompt table are revealed. Or a reward model (a finished reward run) judges: it scores both
+// answers of every prompt, the higher score wins, and the result is marked as automatic.
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
 import { DEMO_PROMPTS, parsePromptList } from '../classroom/prompts.ts';
 import { leftRightPlan } from '../classroom/random.ts';
-import type { ArenaChoice } from '../classroom/winRate.ts';
-import { datasetPrompts, generate } from '../engineClient.ts';
+import { rewardChoice, type ArenaChoice } from '../classroom/winRate.ts';
+import { datasetPrompts, generate, scoreAnswers } from '../engineClient.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
 import { queueGeneration } from './generationQueue.ts';
-import { adapterOf, type ModelChoice } from './modelChoices.ts';
+import { adapterOf, rewardRuns, type ModelChoice } from './modelChoices.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
@@ -22,7 +23,13 @@ export interface ArenaRound {
   /** B shown on the left. */
   bOnLeft: boolean;
   choice: ArenaChoice | null;
+  /** The reward model's scores of A's and B's answers (an automatic arena only). */
+  rewardA?: number;
+  rewardB?: number;
 }
+
+/** Who judges: people, blind, or a reward model (a finished reward run's id). */
+export type ArenaJudge = 'people' | string;
 
 export interface ArenaSettings {
   /** Baseline (A) and challenger (B). */
@@ -30,10 +37,13 @@ export interface ArenaSettings {
   modelB: ModelChoice | null;
   promptText: string;
   maxNewTokens: number;
+  judge: ArenaJudge;
 }
 
 export interface ArenaState extends ArenaSettings {
-  status: 'idle' | 'generating' | 'judging' | 'done' | 'error';
+  status: 'idle' | 'generating' | 'scoring' | 'judging' | 'done' | 'error';
+  /** The reward run that judged the arena on screen (null: people did). */
+  judgedBy: string | null;
   rounds: ArenaRound[];
   /** Answers generated so far (of 2 per prompt) while generating; the round being judged after. */
   progress: number;
@@ -62,6 +72,8 @@ export const createArenaSlice: StateCreator<StudioState, [], [], ArenaSlice> = (
       modelB: null,
       promptText: DEMO_PROMPTS.slice(0, 10).join('\n'),
       maxNewTokens: 24,
+      judge: 'people',
+      judgedBy: null,
       status: 'idle',
       rounds: [],
       progress: 0,
@@ -85,9 +97,11 @@ export const createArenaSlice: StateCreator<StudioState, [], [], ArenaSlice> = (
       const a = get().arena;
       const prompts = parsePromptList(a.promptText);
       if (!a.modelB || a.modelA === a.modelB || prompts.length === 0 || get().model.status !== 'ready' || isTrainingActive(get().training.phase)) return;
+      // A reward run that is gone (deleted, another model loaded) judges nothing: people do.
+      const judge = a.judge !== 'people' && rewardRuns(get()).some((j) => j.value === a.judge) ? a.judge : 'people';
       const seed = Math.floor(Math.random() * 2 ** 31);
       const plan = leftRightPlan(prompts.length, seed);
-      patch({ status: 'generating', rounds: [], progress: 0, current: 0, seed, error: null });
+      patch({ status: 'generating', rounds: [], progress: 0, current: 0, seed, error: null, judgedBy: null });
       try {
         const [adapterA, adapterB] = [await adapterOf(get(), a.modelA), await adapterOf(get(), a.modelB)];
         const answer = (prompt: string, adapter: Record<string, ArrayBuffer> | null) =>
@@ -100,7 +114,20 @@ export const createArenaSlice: StateCreator<StudioState, [], [], ArenaSlice> = (
           patch({ progress: 2 * i + 2 });
           rounds.push({ prompt, answerA, answerB, bOnLeft: plan[i], choice: null });
         }
-        patch({ status: 'judging', rounds, current: 0 });
+        if (judge === 'people') {
+          patch({ status: 'judging', rounds, current: 0 });
+          return;
+        }
+        // Automatic: the reward model scores A's and B's answer to each prompt, the higher wins.
+        patch({ status: 'scoring', rounds });
+        const rewardAdapter = await adapterOf(get(), judge);
+        if (!rewardAdapter) throw new Error('The reward model has no adapter');
+        const scores = await queueGeneration(() => scoreAnswers(rounds.flatMap((r) => [{ prompt: r.prompt, answer: r.answerA }, { prompt: r.prompt, answer: r.answerB }]), rewardAdapter));
+        const judged = rounds.map((r, i) => {
+          const scored = { ...r, rewardA: scores[2 * i], rewardB: scores[2 * i + 1] };
+          return { ...scored, choice: rewardChoice(scored) };
+        });
+        patch({ status: 'done', rounds: judged, current: judged.length, judgedBy: judge });
       } catch (e) {
         patch({ status: 'error', error: asProblem(e) });
       }
@@ -112,6 +139,6 @@ export const createArenaSlice: StateCreator<StudioState, [], [], ArenaSlice> = (
       const current = a.current + 1;
       patch({ rounds, current, status: current >= rounds.length ? 'done' : 'judging' });
     },
-    resetArena: () => patch({ status: 'idle', rounds: [], progress: 0, current: 0, error: null }),
+    resetArena: () => patch({ status: 'idle', rounds: [], progress: 0, current: 0, error: null, judgedBy: null }),
   };
 };

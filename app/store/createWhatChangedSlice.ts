@@ -1,9 +1,12 @@
 // "What changed": after a run, the same fixed prompts answered by the base model and by the
-// model with the run's adapter, greedy, so the difference is the training's doing.
+// model with the run's adapter, greedy, so the difference is the training's doing. A run that
+// starts meanwhile ends it quietly (its next answer is not asked for; the engine would refuse it).
+// A reward model writes no answers: its runs have nothing to show here.
 import type { StateCreator } from 'zustand';
 import type { ApiError } from '../../engine/api/types.ts';
 import { WHAT_CHANGED_PROMPTS } from '../classroom/prompts.ts';
 import { generate } from '../engineClient.ts';
+import { isTrainingActive } from './createTrainingSlice.ts';
 import { queueGeneration } from './generationQueue.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
@@ -29,6 +32,8 @@ export interface WhatChangedSlice {
   setWhatChangedTokens: (n: number) => void;
 }
 
+/** Thrown in place of an answer a new run made pointless. */
+class Interrupted extends Error {}
 
 export const createWhatChangedSlice: StateCreator<StudioState, [], [], WhatChangedSlice> = (set, get) => {
   const patch = (p: Partial<WhatChangedState>) => set({ whatChanged: { ...get().whatChanged, ...p } });
@@ -39,27 +44,35 @@ export const createWhatChangedSlice: StateCreator<StudioState, [], [], WhatChang
     setWhatChangedTokens: (maxNewTokens) => patch({ maxNewTokens }),
     showWhatChanged: async () => {
       const { training, model } = get();
-      if (!training.adapter || !training.runId || model.status !== 'ready' || get().whatChanged.status === 'generating') return;
+      if (!training.adapter || !training.runId || training.method === 'reward' || model.status !== 'ready' || get().whatChanged.status === 'generating') return;
       const runId = training.runId;
       const adapter = training.adapter;
       const rows: WhatChangedRow[] = WHAT_CHANGED_PROMPTS.map((prompt) => ({ prompt, before: null, after: null }));
       const maxNewTokens = get().whatChanged.maxNewTokens;
       set({ whatChanged: { runId, status: 'generating', rows, error: null, maxNewTokens } });
       const options = { maxNewTokens, temperature: 0, seed: 0 };
+      const answer = (prompt: string, adapter: Record<string, ArrayBuffer> | null) =>
+        queueGeneration(() => {
+          if (isTrainingActive(get().training.phase)) throw new Interrupted();
+          return generate(prompt, { ...options, adapter }, () => {});
+        });
       const update = (i: number, p: Partial<WhatChangedRow>) => {
         if (get().whatChanged.runId === runId) patch({ rows: get().whatChanged.rows.map((r, j) => (j === i ? { ...r, ...p } : r)) });
       };
       try {
         for (const [i, { prompt }] of rows.entries()) {
           const key = `${model.info?.name}\n${maxNewTokens}\n${prompt}`;
-          const before = beforeCache.get(key) ?? (await queueGeneration(() => generate(prompt, { ...options, adapter: null }, () => {})));
+          const before = beforeCache.get(key) ?? (await answer(prompt, null));
           beforeCache.set(key, before);
           update(i, { before });
-          update(i, { after: await queueGeneration(() => generate(prompt, { ...options, adapter }, () => {})) });
+          update(i, { after: await answer(prompt, adapter) });
         }
         if (get().whatChanged.runId === runId) patch({ status: 'done' });
       } catch (e) {
-        if (get().whatChanged.runId === runId) patch({ status: 'error', error: asProblem(e) });
+        if (get().whatChanged.runId !== runId) return;
+        // Interrupted by a new run: the panel is shown again when that one finishes.
+        if (e instanceof Interrupted) set({ whatChanged: { ...get().whatChanged, runId: null, status: 'idle', rows: [] } });
+        else patch({ status: 'error', error: asProblem(e) });
       }
     },
   };

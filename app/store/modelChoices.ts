@@ -1,5 +1,7 @@
 // The models the classroom can sample from: the base model alone, or with the adapter of a
 // finished run trained on that same base (an adapter only fits the model it was trained on).
+// A reward run's adapter scores answers rather than writing them: it is a judge, not a model to
+// sample from (rewardRuns).
 import { asBuffers, getAdapter, type RunRecord } from '../persistence/index.ts';
 import type { StudioState } from './index.ts';
 
@@ -17,11 +19,22 @@ export function runsWithAdapters(state: Pick<StudioState, 'runs' | 'model'>): Ru
   return state.runs.filter((r) => r.model === name && (r.status === 'completed' || r.status === 'stopped') && r.steps > 0);
 }
 
+const runLabel = (r: RunRecord) => `Run ${r.id}: ${r.method.toUpperCase()}, ${r.steps} steps`;
+
 export function modelOptions(state: Pick<StudioState, 'runs' | 'model'>): ModelOption[] {
   return [
     { value: 'base', label: 'Base model' },
-    ...runsWithAdapters(state).map((r) => ({ value: r.id, label: `Run ${r.id}: ${r.method.toUpperCase()}, ${r.steps} steps` })),
+    ...runsWithAdapters(state)
+      .filter((r) => r.method !== 'reward')
+      .map((r) => ({ value: r.id, label: runLabel(r) })),
   ];
+}
+
+/** Finished reward runs on the loaded model, newest first: the arena's automatic judges. */
+export function rewardRuns(state: Pick<StudioState, 'runs' | 'model'>): ModelOption[] {
+  return runsWithAdapters(state)
+    .filter((r) => r.method === 'reward')
+    .map((r) => ({ value: r.id, label: runLabel(r) }));
 }
 
 /** The adapter files for a choice: null for the base model; this session's run from memory, others from IndexedDB. */
