@@ -195,6 +195,7 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   // --- Thumbs: one answer rated up, one down; with thumbs the labels train KTO -------------
   const teacher = region(page, 'Label');
   await teacher.getByLabel('Label by').selectOption('thumb');
+  await fill(teacher, 'Max new tokens', TOKENS);
   await teacher.getByRole('button', { name: 'Start labelling' }).click();
   await expect(teacher.getByRole('button', { name: 'Thumbs up' })).toBeEnabled({ timeout: 120_000 });
   await expect(teacher.getByRole('button', { name: 'A is better' })).toHaveCount(0);
@@ -203,6 +204,10 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await expect(teacher.getByRole('button', { name: 'Thumbs down' })).toBeEnabled({ timeout: 120_000 });
   await page.keyboard.press('d');
   await expect(teacher.getByTestId('labels-count')).toHaveText('3 pairs labelled, 2 answers rated (1 up, 1 down)');
+  await expect(teacher.getByRole('button', { name: 'Thumbs up' })).toBeEnabled({ timeout: 120_000 });
+  // The label list (opened after the reload) shows the thumbs with their ratings.
+  await expect(teacher.getByText(/^Labels \(5\)$/)).toBeVisible();
+  await expect(teacher.getByRole('combobox', { name: 'Verdict of label 5' })).toHaveValue('down');
   await teacher.screenshot({ path: 'e2e/screenshots/classroom-thumbs.png' });
   // Download labels: TRL's unpaired rows (pairs unpaired, then the two thumbs), read as KTO by the CLI.
   const [ktoDownload] = await Promise.all([page.waitForEvent('download'), teacher.getByRole('button', { name: 'Download labels' }).click()]);
@@ -233,7 +238,7 @@ test('label pairs, download them for the CLI, train on them, keep them, judge bl
   await expect(arena.getByLabel('Model B').locator('option')).toHaveCount(3); // base, the DPO and the KTO run: a reward model writes no answers
   await arena.getByLabel('Judge').selectOption({ index: 1 });
   await arena.getByRole('button', { name: 'Start arena' }).click();
-  await expect(result).toHaveText(/^Tuned wins [0-3] of 3 \((no ties|1 tie|[23] ties)\) \(automatic: reward model\)$/, { timeout: 300_000 });
+  await expect(result).toHaveText(/^Tuned wins [0-3] of 3 \((no ties|1 tie|[23] ties)\) — automatic, by a reward model$/, { timeout: 300_000 });
   await expect(arena).toContainText('Automatic win rate');
   await expect(arena.getByRole('table', { name: 'Arena rounds' })).toContainText(/reward -?\d+\.\d{3}/);
   await arena.screenshot({ path: 'e2e/screenshots/classroom-arena-reward.png' });

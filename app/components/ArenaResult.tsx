@@ -28,7 +28,7 @@ export function ArenaResult({ rounds, nameA, nameB, judge = null }: { rounds: Ar
       )}
       <p className="arena-headline" role="status" aria-label="Arena result">
         {arenaHeadline(tally, nameB)}
-        {automatic && ' (automatic: reward model)'}
+        {automatic && ' — automatic, by a reward model'}
       </p>
       <p className="muted">
         {nameA} wins {tally.aWins}. {arenaIntervalText(tally, nameB)}

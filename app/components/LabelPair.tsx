@@ -47,11 +47,11 @@ export function LabelPair() {
           </p>
         </figure>
         <div className="actions verdicts">
-          <button type="button" disabled={!ready} aria-label="Thumbs up" aria-keyshortcuts="U 1" onClick={() => void thumb(true)}>
-            👍 Good <kbd>U</kbd>
+          <button type="button" disabled={!ready} aria-keyshortcuts="U 1" onClick={() => void thumb(true)}>
+            Thumbs up <kbd>U</kbd>
           </button>
-          <button type="button" disabled={!ready} aria-label="Thumbs down" aria-keyshortcuts="D 2" onClick={() => void thumb(false)}>
-            👎 Bad <kbd>D</kbd>
+          <button type="button" disabled={!ready} aria-keyshortcuts="D 2" onClick={() => void thumb(false)}>
+            Thumbs down <kbd>D</kbd>
           </button>
         </div>
         {ready && !isTrainable(l.a) && <p className="muted">The answer is empty: a training row cannot hold it, so this rating will be kept but not trained on.</p>}
