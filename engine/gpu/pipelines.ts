@@ -32,9 +32,14 @@ export class PipelineCache {
   }
 
   get(spec: PipelineSpec): GPUComputePipeline {
+    return this.entry(spec).pipeline;
+  }
+
+  /** The pipeline and its cache key (GpuContext keys its bind-group cache on it). */
+  entry(spec: PipelineSpec): { pipeline: GPUComputePipeline; key: string } {
     const key = PipelineCache.key(spec);
     let pipeline = this.pipelines.get(key);
-    if (pipeline) return pipeline;
+    if (pipeline) return { pipeline, key };
     const moduleKey = `${spec.source.name}|${spec.preamble ?? ''}`;
     let module = this.modules.get(moduleKey);
     if (!module) {
@@ -47,7 +52,7 @@ export class PipelineCache {
       compute: { module, entryPoint: spec.entryPoint, constants: spec.constants },
     });
     this.pipelines.set(key, pipeline);
-    return pipeline;
+    return { pipeline, key };
   }
 
   get size(): number {

@@ -108,9 +108,9 @@ function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedR
 /** The kernel's Params; tiles repeat the overrides as runtime loop bounds (see attention.wgsl). */
 function params(s: AttentionShape, tiles: AttentionTiles, useSegments: boolean, rowStride = 0): Params {
   return new Params()
-    .u32(s.Tq, s.Tk, s.nHeads, s.nKvHeads, s.nHeads / s.nKvHeads)
-    .f32(s.scale)
-    .u32(rowStride, s.B * s.Tq * s.nHeads, s.headDim, Math.ceil(s.headDim / 4), tiles.BQ, tiles.BK, useSegments ? 1 : 0);
+    .u32({ Tq: s.Tq, Tk: s.Tk, n_heads: s.nHeads, n_kv: s.nKvHeads, group: s.nHeads / s.nKvHeads })
+    .f32({ scale: s.scale })
+    .u32({ row_stride: rowStride, rows: s.B * s.Tq * s.nHeads, hd: s.headDim, hd4: Math.ceil(s.headDim / 4), bq: tiles.BQ, bk: tiles.BK, use_seg: useSegments ? 1 : 0 });
 }
 
 // Bound at the segments slot when there are none (the kernel never reads it then).

@@ -152,11 +152,11 @@ export function lmHeadCrossEntropyForward(ctx: GpuContext, args: LmHeadArgs & { 
   list.forEach((block, k) => {
     const logits = { ...scratch, size: N * block.rows * 4 };
     logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32(N, block.rows, block.colStart, k === 0 ? 1 : 0, rowGrid.rowStride, NAN_BITS);
+    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: k === 0 ? 1 : 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
     ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_chunk' }, [logits, args.labels, state, null, null, null, null], params, rowGrid.workgroups);
   });
   const grid = flatGrid(ctx, Math.ceil(N / 256));
-  const params = new Params().u32(N, V, 0, 0, grid.rowStride, NAN_BITS);
+  const params = new Params().u32({ rows: N, cols: V, col_start: 0, first: 0, row_stride: grid.rowStride, nan_bits: NAN_BITS });
   ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_finalize' }, [null, args.labels, state, null, null, args.lse, args.lossPerToken], params, grid.workgroups);
   ctx.pool.release(scratch.buffer);
   ctx.pool.release(state.buffer);
@@ -176,7 +176,7 @@ export function lmHeadCrossEntropyBackward(ctx: GpuContext, args: LmHeadArgs & {
   list.forEach((block, k) => {
     const logits = { ...scratch, size: N * block.rows * 4 };
     logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32(N, block.rows, block.colStart, 0, rowGrid.rowStride, NAN_BITS);
+    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
     ctx.dispatch({ source: SOURCE, entryPoint: 'ce_backward_chunk' }, [logits, args.labels, null, args.lse, args.dLoss, null, null], params, rowGrid.workgroups);
     // dHidden (N, H) (+)= dlogits_c (N, rows) @ W_c (rows, H)
     matmul(ctx, { a: logits, b: block.weight, out: args.dHidden, M: N, N: H, K: block.rows, accumulate: k > 0, aType: 'f32', bType: args.weightType ?? 'f32' });

@@ -53,7 +53,7 @@ function launch(ctx: GpuContext, entry: 'dropout_forward' | 'dropout_backward', 
   }
   const grid = flatGrid(ctx, Math.ceil(n / 256));
   // p = 1 drops everything: threshold 2^32 - 1 would keep the one hash equal to it, so scale 0 decides.
-  const params = new Params().u32(n, seed >>> 0, dropoutThreshold(p)).f32(dropoutScale(p)).u32(grid.rowStride);
+  const params = new Params().u32({ n, seed: seed >>> 0, threshold: dropoutThreshold(p) }).f32({ scale: dropoutScale(p) }).u32({ row_stride: grid.rowStride });
   const buffers = inPlace ? [null, dst] : [src, dst];
   ctx.dispatch({ source: SOURCE, entryPoint: inPlace ? `${entry}_inplace` : entry }, buffers, params, grid.workgroups);
 }

@@ -44,7 +44,7 @@ function preamble(ctx: GpuContext, type: 'f32' | 'f16' | undefined): string {
 /** out[t, :] = table[ids[t] - rowStart, :] for the ids this chunk holds. */
 export function embeddingForward(ctx: GpuContext, a: EmbeddingForwardArgs): void {
   const grid = flatGrid(ctx, Math.ceil((a.T * a.H) / 256));
-  const params = new Params().u32(a.T, a.H, a.rowStart, a.rows, grid.rowStride, 0);
+  const params = new Params().u32({ T: a.T, H: a.H, row_start: a.rowStart, rows: a.rows, row_stride: grid.rowStride, segments: 0 });
   ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_forward', preamble: preamble(ctx, a.tableType) }, [a.ids, a.table, a.out], params, grid.workgroups);
 }
 
@@ -85,6 +85,6 @@ export function embeddingBackward(ctx: GpuContext, a: EmbeddingBackwardArgs): vo
   // recorded dispatches of the same encoder ran). It is freed by GC after its last use.
   const metaBuffer = upload(ctx.device, meta, undefined, 'embedding backward: token groups');
   const grid = flatGrid(ctx, segments);
-  const params = new Params().u32(a.T, a.H, a.rowStart, a.rows, grid.rowStride, segments);
+  const params = new Params().u32({ T: a.T, H: a.H, row_start: a.rowStart, rows: a.rows, row_stride: grid.rowStride, segments });
   ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_backward', preamble: preamble(ctx, 'f32') }, [null, null, null, metaBuffer, a.dOut, a.dTable], params, grid.workgroups);
 }

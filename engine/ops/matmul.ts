@@ -124,7 +124,7 @@ export function matmulPlan(ctx: GpuContext, args: MatmulArgs): MatmulPlan | null
   return {
     spec,
     buffers: [args.a, args.b, args.bias ?? dummyBias(ctx), args.out],
-    params: new Params().u32(M, N, K, strideA, strideB, strideOut).f32(args.alpha ?? 1),
+    params: new Params().u32({ M, N, K, stride_a: strideA, stride_b: strideB, stride_out: strideOut }).f32({ alpha: args.alpha ?? 1 }),
     workgroups: [Math.ceil(N / (4 * c.WG_X)), Math.ceil(M / (c.WG_Y * c.RM)), batch],
   };
 }

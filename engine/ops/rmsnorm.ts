@@ -49,7 +49,7 @@ function preamble(ctx: GpuContext, weightType: 'f32' | 'f16' | undefined): strin
 }
 
 function params(rows: number, dim: number, eps: number, rowStride: number, chunkRows = 0, chunks = 0): Params {
-  return new Params().u32(rows, dim).f32(eps).u32(rowStride, chunkRows, chunks);
+  return new Params().u32({ rows, dim }).f32({ eps }).u32({ row_stride: rowStride, chunk_rows: chunkRows, chunks });
 }
 
 /** y = x * rsqrt(mean(x^2) + eps) * weight per row; rstd saved. x, y: (rows, dim). */

@@ -37,7 +37,7 @@ function launch(ctx: GpuContext, entryPoint: string, a: RopeArgs): void {
   const half = a.headDim / 2;
   const pairs = a.tokens * a.nHeads * half;
   const grid = flatGrid(ctx, Math.ceil(pairs / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint }, [a.x, a.positions, a.invFreq], new Params().u32(pairs, half, a.nHeads, grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint }, [a.x, a.positions, a.invFreq], new Params().u32({ pairs, half, n_heads: a.nHeads, row_stride: grid.rowStride }), grid.workgroups);
 }
 
 /** x <- x*cos + rotate_half(x)*sin, in place. */
