@@ -20,7 +20,7 @@ export interface ModelInfo {
   kvHeads: number;
   vocabSize: number;
   hasChatTemplate: boolean;
-  weightDtype: 'f16' | 'f32';
+  weightDtype: 'bf16' | 'f16' | 'f32';
   weightBytes: number; // bytes of weights on the GPU
 }
 

@@ -51,8 +51,7 @@ export function benchModel(env: BenchEnv, checkpointing = false): BenchModel {
   const weights = randomWeights(ctx, spec, dtype);
   const adapter = createLoraAdapter(ctx, spec, { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: [...LORA_MODULES], useRslora: false }, 1);
   const weightBytes = weights.buffers.reduce((s, b) => s + b.size, 0);
-  let loraBytes = 0;
-  for (const mods of adapter.layers) for (const m of Object.values(mods)) loraBytes += 2 * (m!.A.size + m!.B.size);
+  const loraBytes = adapter.chunks.reduce((s, c) => s + c.params.size + c.grads.size, 0);
   return {
     spec,
     model: new LlamaModel(ctx, spec, weights, { gradientCheckpointing: checkpointing }),
