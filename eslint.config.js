@@ -1,6 +1,7 @@
 // Lint: TypeScript's recommended rules, plus the boundary that keeps WebGPU out of the UI —
 // app/ may import engine *types* and app/engineClient.ts, nothing of the engine's internals
-// (DESIGN.md example 10).
+// (DESIGN.md example 10) — except the pure recipe description (engine/recipe/: zod and data), which
+// may in turn import only engine/errors.ts and engine/model/modules.ts (both pure).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -26,9 +27,27 @@ export default tseslint.config(
             {
               // gitignore semantics: a file under an excluded folder cannot be re-included, so
               // engine/api/ is re-included first, then only its types module is allowed.
-              group: ['**/engine/**', '!**/engine/api/', '!**/engine/api/types*', '**/workers/**', 'webgpu', 'comlink'],
+              group: ['**/engine/**', '!**/engine/api/', '!**/engine/api/types*', '!**/engine/recipe/', '!**/engine/recipe/*', '**/workers/**', 'webgpu', 'comlink'],
               allowTypeImports: true,
-              message: 'app/ talks to the engine only through app/engineClient.ts (type imports are fine).',
+              message: 'app/ talks to the engine only through app/engineClient.ts (type imports and engine/recipe/ are fine).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The studio bundles engine/recipe/: it must stay free of GPU code.
+    files: ['engine/recipe/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../errors.ts', '!../model/', '../model/*', '!../model/modules.ts'],
+              allowTypeImports: true,
+              message: 'engine/recipe/ is pure (the studio imports it): only zod, engine/errors.ts and engine/model/modules.ts.',
             },
           ],
         },

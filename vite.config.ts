@@ -20,7 +20,8 @@ export default defineConfig({
   build: {
     target: 'es2022',
     outDir: 'dist',
-    sourcemap: true,
+    // No source maps in the shipped studio (the server refuses to serve them too).
+    sourcemap: false,
     // Model weights in public/ are large by nature; only warn about code chunks over 1 MB.
     chunkSizeWarningLimit: 1024,
   },

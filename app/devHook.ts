@@ -1,7 +1,7 @@
 // A small console hook, `window.__whetstone`, onto the studio's real store actions. It lets an
-// end-to-end test (or a curious user in DevTools) save and delete run records through the same
-// path the trainer will use, before the training UI exists. It exposes nothing the page itself
-// cannot already do.
+// end-to-end test (or a curious user in DevTools) save, list and delete run records through the
+// same path training uses (e2e/studio.spec.ts fills the Runs panel and the storage quota this
+// way). It exposes nothing the page itself cannot already do.
 import type { RunRecord } from './persistence/index.ts';
 import { useStudio } from './store/index.ts';
 

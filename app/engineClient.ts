@@ -66,30 +66,30 @@ function connect(): Connection {
   return connection;
 }
 
+/**
+ * The one normaliser of engine failures: an ApiError from the worker (or anything else thrown on
+ * the way) as an EngineError with name, message and hint. app/store/problems.ts builds on it.
+ */
+export function toEngineError(e: unknown): EngineError {
+  if (e instanceof EngineError) return e;
+  if (isApiError(e)) return new EngineError(e);
+  const err = e instanceof Error ? e : new Error(String(e));
+  return new EngineError({ name: err.name || 'Error', message: err.message, hint: 'This is unexpected; reload the page and try again.' });
+}
+
 /** Runs one engine call, with engine failures as EngineError. */
 export async function callEngine<T>(call: (api: Comlink.Remote<Engine>) => Promise<T>): Promise<T> {
   const { api, failed } = connect();
   try {
     return await Promise.race([call(api), failed]);
   } catch (e) {
-    if (e instanceof EngineError) throw e;
-    if (isApiError(e)) throw new EngineError(e);
-    const err = e instanceof Error ? e : new Error(String(e));
-    throw new EngineError({ name: err.name || 'Error', message: err.message, hint: 'This is unexpected; please report it with the message above.' });
+    throw toEngineError(e);
   }
 }
 
 /** Wraps a progress callback so the worker can call it back across the boundary. */
 export function progressProxy(callback: ProgressCallback): ProgressCallback & Comlink.ProxyMarked {
   return Comlink.proxy(callback);
-}
-
-/** Stops the worker (its GPU device goes with it). The next call starts a fresh one. */
-export function terminateEngine(): void {
-  if (!connection) return;
-  connection.api[Comlink.releaseProxy]();
-  connection.worker.terminate();
-  connection = null;
 }
 
 // --- EngineApi methods, one small function each -------------------------------------------

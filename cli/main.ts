@@ -5,12 +5,16 @@ import { registerDeviceCommand } from './commands/device.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
+import { registerQuantizeCommand } from './commands/quantize.ts';
+import { registerRecipeCommand } from './commands/recipe.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { runCli } from './run.ts';
 
 const program = new Command('whetstone')
   .description('Fine-tune open language models with LoRA (SFT and DPO) on your own GPU through WebGPU.')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Handled by cli/bin.js (and removed from the arguments there); listed here for --help.
+  .option('--verbose', "also show the GPU library's own warnings on stderr (or set WHETSTONE_VERBOSE=1)");
 
 registerDeviceCommand(program);
 registerTrainCommand(program);
@@ -18,5 +22,7 @@ registerEvalCommand(program);
 registerGenerateCommand(program);
 registerDataCommand(program);
 registerExportCommand(program);
+registerQuantizeCommand(program);
+registerRecipeCommand(program);
 
 await runCli(program, process.argv);

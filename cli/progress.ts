@@ -7,7 +7,10 @@ export interface Reporter {
 }
 
 export function createReporter(stream: NodeJS.WriteStream = process.stderr): Reporter {
-  const tty = Boolean(stream.isTTY);
+  // Behind cli/quiet.mjs's filter stderr is a pipe to a terminal: the parent says so.
+  const viaFilter = stream === process.stderr && process.env.WHETSTONE_STDERR_TTY === '1';
+  const tty = Boolean(stream.isTTY) || viaFilter;
+  const columns = () => stream.columns ?? (viaFilter ? Number(process.env.WHETSTONE_STDERR_COLUMNS) || 100 : 100);
   let last = '';
   let lastPlain = 0;
   return {
@@ -17,7 +20,7 @@ export function createReporter(stream: NodeJS.WriteStream = process.stderr): Rep
         const width = 24;
         const filled = Math.round(pct * width);
         last = `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`;
-        stream.write(last.padEnd((stream.columns ?? 100) - 1).slice(0, (stream.columns ?? 100) - 1));
+        stream.write(last.padEnd(columns() - 1).slice(0, columns() - 1));
       } else if (Date.now() - lastPlain > 2000 || pct >= 1) {
         lastPlain = Date.now();
         stream.write(`${label}\n`);

@@ -1,7 +1,8 @@
 // Runs a commander program so that user errors print one clear line (and a hint) and exit
 // non-zero, never a stack trace. Unexpected errors keep their stack for bug reports.
 import type { Command } from 'commander';
-import { WhetstoneError } from '../engine/gpu/errors.ts';
+import { WhetstoneError } from '../engine/errors.ts';
+import { fsError, fsErrorCode } from '../engine/io/fsErrors.ts';
 
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   program.exitOverride();
@@ -19,6 +20,13 @@ export function reportError(e: unknown): number {
   if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
     // commander already printed usage/help/version text.
     return err.exitCode ?? 1;
+  }
+  // A filesystem error that no command wrapped (a full disk, a read-only folder): still one line
+  // naming the path, never a stack trace.
+  const path = (e as { path?: unknown })?.path;
+  if (!(e instanceof WhetstoneError) && fsErrorCode(e) && typeof path === 'string') {
+    const syscall = (e as { syscall?: unknown }).syscall;
+    e = fsError(e, path, typeof syscall === 'string' ? syscall : 'access it');
   }
   if (e instanceof WhetstoneError) {
     process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);

@@ -1,10 +1,13 @@
-// EngineApi: everything the studio (and the CLI) can ask of the engine. In the browser it runs
-// inside workers/engine.worker.ts (Comlink.expose) and the page reaches it only through
+// EngineApi: everything the studio can ask of the engine. In the browser it runs inside
+// workers/engine.worker.ts (Comlink.expose) and the page reaches it only through
 // app/engineClient.ts (Comlink.wrap). In Node: `new EngineApi(() => acquireNodeDevice())`.
+// What a run, an evaluation or a chat needs is assembled in engine/session/, which the CLI uses
+// too; engine/api/ holds only the worker's side (requests, page callbacks, pause/stop, errors).
 //
 // Pattern for new methods (loadModel, inspectDataset, train, generate, export, ...):
-//   - put the work in a small module under engine/api/ (or the engine folder it belongs to),
-//     taking `this.session` for the GPU device and plain serialisable arguments;
+//   - put the work in engine/session/ (or the engine folder it belongs to) so the CLI can use it,
+//     and the worker's side in a small module under engine/api/, taking `this.session` for the
+//     GPU device and plain serialisable arguments;
 //   - add a one-line method here that delegates inside `reportErrors(...)`, so failures reach the
 //     page as plain `ApiError` objects ({ name, message, hint });
 //   - arguments and results are structured-clone data (types in engine/api/types.ts); long calls
@@ -18,15 +21,15 @@ import type { DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, 
 import { datasetReport } from './api/datasetReport.ts';
 import { reportErrors, toApiError } from './api/errors.ts';
 import { exportMerged } from './api/exportMerged.ts';
-import { estimateTrainingMemory } from './api/memory.ts';
+import { estimateTrainingMemory } from './session/memory.ts';
 import { loadModelFromSource } from './api/modelSource.ts';
 import { probe } from './api/probe.ts';
 import { EngineRuntime, type EngineOptions } from './api/runtime.ts';
-import { DeviceSession, type AcquireFn } from './api/session.ts';
+import { DeviceSession, type AcquireFn } from './api/deviceSession.ts';
 import { TrainControl } from './api/trainControl.ts';
 import { train } from './api/training.ts';
 import type { ApiError, DeviceReport, ProgressCallback } from './api/types.ts';
-import { resolveRecipe } from './train/recipe.ts';
+import { resolveRecipe } from './recipe/schema.ts';
 
 /** In a browser or worker: WebGPU from `navigator.gpu` (undefined where there is none). */
 const acquireBrowserDevice: AcquireFn = () => acquireDevice((globalThis.navigator as Navigator | undefined)?.gpu);

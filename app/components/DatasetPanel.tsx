@@ -38,8 +38,8 @@ export function DatasetPanel() {
       >
         <label className="field">
           <span className="field-label">Dataset file</span>
-          <input type="file" accept=".jsonl,.json,.csv,.parquet" onChange={(e) => void readFile(e.target.files?.[0])} />
-          <span className="field-help">JSONL, JSON, CSV or Parquet: chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO). Or drop it here.</span>
+          <input type="file" accept=".jsonl,.ndjson,.json,.csv,.parquet,.gz" onChange={(e) => void readFile(e.target.files?.[0])} />
+          <span className="field-help">JSONL, JSON, CSV or Parquet (gzip-compressed too): chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO). Or drop it here.</span>
         </label>
         <div className="actions">
           <span className="muted">Or try:</span>

@@ -1,25 +1,34 @@
 // A number input that lets the user type freely ("2e-", "0.") and commits only valid numbers.
+// With `nullable`, an empty input means null ("off", e.g. eval_steps).
 import { useEffect, useState } from 'react';
 
 export interface NumberFieldProps {
   label: string;
-  value: number;
-  onChange: (value: number) => void;
+  value: number | null;
+  onChange: (value: number | null) => void;
   integer?: boolean;
   min?: number;
+  /** The value must be above min, not equal to it (e.g. a learning rate > 0). */
+  minExclusive?: boolean;
   max?: number;
   step?: number | 'any';
   help?: string;
+  nullable?: boolean;
 }
 
-export function NumberField({ label, value, onChange, integer, min, max, step = 'any', help }: NumberFieldProps) {
-  const [text, setText] = useState(String(value));
+export function NumberField({ label, value, onChange, integer, min, minExclusive, max, step = 'any', help, nullable }: NumberFieldProps) {
+  const shown = value === null ? '' : String(value);
+  const [text, setText] = useState(shown);
   const [focused, setFocused] = useState(false);
   useEffect(() => {
-    if (!focused) setText(String(value));
-  }, [value, focused]);
-  const parsed = Number(text);
-  const valid = text.trim() !== '' && Number.isFinite(parsed) && (!integer || Number.isInteger(parsed)) && (min === undefined || parsed >= min) && (max === undefined || parsed <= max);
+    if (!focused) setText(shown);
+  }, [shown, focused]);
+  const parse = (t: string): { ok: boolean; value: number | null } => {
+    if (t.trim() === '') return { ok: Boolean(nullable), value: null };
+    const n = Number(t);
+    const ok = Number.isFinite(n) && (!integer || Number.isInteger(n)) && (min === undefined || (minExclusive ? n > min : n >= min)) && (max === undefined || n <= max);
+    return { ok, value: n };
+  };
   return (
     <label className="field">
       <span className="field-label">{label}</span>
@@ -30,17 +39,18 @@ export function NumberField({ label, value, onChange, integer, min, max, step = 
         step={step}
         min={min}
         max={max}
-        aria-invalid={!valid}
+        placeholder={nullable ? 'off' : undefined}
+        aria-invalid={!parse(text).ok}
         title={help}
         onFocus={() => setFocused(true)}
         onBlur={() => {
           setFocused(false);
-          setText(String(value));
+          setText(shown);
         }}
         onChange={(e) => {
           setText(e.target.value);
-          const n = Number(e.target.value);
-          if (e.target.value.trim() !== '' && Number.isFinite(n) && (!integer || Number.isInteger(n)) && (min === undefined || n >= min) && (max === undefined || n <= max)) onChange(n);
+          const p = parse(e.target.value);
+          if (p.ok) onChange(p.value);
         }}
       />
     </label>

@@ -22,8 +22,3 @@ export function Panel({ title, subtitle, className, children }: PanelProps) {
     </section>
   );
 }
-
-/** The honest placeholder for a panel whose engine part is not built yet: no fake controls. */
-export function NotYet({ children }: { children: ReactNode }) {
-  return <p className="not-yet">{children}</p>;
-}

@@ -34,7 +34,7 @@ export function RecipeCommand() {
             if (!file) return;
             void file.text().then((text) => {
               try {
-                replace(parseRecipeJson(text, recipe));
+                replace(parseRecipeJson(text));
                 setLoadError(null);
               } catch (err) {
                 setLoadError(`${file.name}: ${(err as Error).message}`);

@@ -1,81 +1,81 @@
-// Recipe: how to train — SFT or DPO, the LoRA shape and the optimizer settings, under their
-// TRL names (hover a field to see it). Defaults suit the loaded model's size.
-import { DPO_LOSS_TYPES, LORA_MODULES, type DpoLossType } from '../recipe.ts';
+// Recipe: how to train — the method, the LoRA shape and the training settings under their TRL
+// names (hover a field to see it), laid out from the engine's recipe description
+// (engine/recipe/fields.ts): the main settings first, every other key the CLI accepts under
+// "More options". Defaults are the CLI's, with a few that suit the loaded model's size.
+import { RECIPE_FIELDS, RECIPE_GROUPS, RECIPE_KEYS, usedBy, type FieldMeta, type RecipeGroup, type RecipeKey } from '../../engine/recipe/fields.ts';
+import type { Method } from '../../engine/recipe/methods.ts';
+import { overlaidKeys, sizeClass, type RecipeValues } from '../recipe.ts';
 import { useStudio } from '../store/index.ts';
-import { NumberField } from './NumberField.tsx';
 import { Panel } from './Panel.tsx';
 import { RecipeCommand } from './RecipeCommand.tsx';
+import { controlKind, RecipeField } from './RecipeField.tsx';
+
+const meta = (k: RecipeKey): FieldMeta => RECIPE_FIELDS[k];
+/** Keys only some methods read (shown under the method's name). */
+const methodOnly = (k: RecipeKey) => meta(k).methods !== undefined;
+
+/** The form's keys for this method: main or advanced, in the table's order (the Method menu is drawn apart). */
+function formKeys(method: Method, advanced: boolean): RecipeKey[] {
+  return RECIPE_KEYS.filter((k) => k !== 'method' && meta(k).form && Boolean(meta(k).form!.advanced) === advanced && usedBy(k, method));
+}
+
+/** A fieldset of keys: numbers in a grid, then choices and switches; lists get their own fieldsets after it. */
+function Fields({ legend, keys, recipe, set }: { legend: string; keys: RecipeKey[]; recipe: RecipeValues; set: (p: Partial<RecipeValues>) => void }) {
+  if (keys.length === 0) return null;
+  const order = ['number', 'choice', 'boolean'] as const;
+  const inGrid = order.flatMap((kind) => keys.filter((k) => controlKind(k) === kind));
+  const lists = keys.filter((k) => controlKind(k) === 'list');
+  return (
+    <>
+      {inGrid.length > 0 && (
+        <fieldset className="grid">
+          <legend>{legend}</legend>
+          {inGrid.map((k) => (
+            <RecipeField key={k} name={k} recipe={recipe} onChange={set} />
+          ))}
+        </fieldset>
+      )}
+      {lists.map((k) => (
+        <RecipeField key={k} name={k} recipe={recipe} onChange={set} />
+      ))}
+    </>
+  );
+}
+
+/** Main form: LoRA, then everything else as Training, then the method's own keys. Advanced: by group. */
+function sections(method: Method, advanced: boolean): { legend: string; keys: RecipeKey[] }[] {
+  const keys = formKeys(method, advanced);
+  const common = keys.filter((k) => !methodOnly(k));
+  const own = { legend: method.toUpperCase(), keys: keys.filter(methodOnly) };
+  if (!advanced) {
+    return [{ legend: RECIPE_GROUPS.lora, keys: common.filter((k) => meta(k).group === 'lora') }, { legend: RECIPE_GROUPS.training, keys: common.filter((k) => meta(k).group !== 'lora') }, own];
+  }
+  const groups = Object.keys(RECIPE_GROUPS) as RecipeGroup[];
+  return [...groups.map((g) => ({ legend: RECIPE_GROUPS[g], keys: common.filter((k) => meta(k).group === g) })), own];
+}
 
 export function RecipePanel() {
   const r = useStudio((s) => s.recipe);
   const set = useStudio((s) => s.setRecipe);
   const setMethod = useStudio((s) => s.setMethod);
-  const toggleModule = (m: string, on: boolean) => {
-    const next = on ? [...r.lora_target_modules, m] : r.lora_target_modules.filter((x) => x !== m);
-    if (next.length > 0) set({ lora_target_modules: LORA_MODULES.filter((x) => next.includes(x)) });
-  };
+  const size = sizeClass(useStudio((s) => s.model.info));
+  const overlaid = overlaidKeys(size, r.method);
   return (
     <Panel title="Recipe" subtitle="Method and hyperparameters (TRL names)">
-      <label className="field">
-        <span className="field-label">Method</span>
-        <select aria-label="Method" value={r.method} onChange={(e) => setMethod(e.target.value as 'sft' | 'dpo')} title="method">
-          <option value="sft">SFT — supervised fine-tuning</option>
-          <option value="dpo">DPO — preference pairs</option>
-        </select>
-      </label>
-      <fieldset className="grid">
-        <legend>LoRA</legend>
-        <NumberField label="LoRA r" value={r.lora_r} integer min={1} onChange={(v) => set({ lora_r: v })} help="lora_r" />
-        <NumberField label="LoRA alpha" value={r.lora_alpha} min={0} onChange={(v) => set({ lora_alpha: v })} help="lora_alpha" />
-        <NumberField label="LoRA dropout" value={r.lora_dropout} min={0} max={0.99} step={0.01} onChange={(v) => set({ lora_dropout: v })} help="lora_dropout" />
-      </fieldset>
-      <fieldset className="modules" aria-label="Target modules">
-        <legend>Target modules</legend>
-        {LORA_MODULES.map((m) => (
-          <label key={m} className="checkbox">
-            <input type="checkbox" checked={r.lora_target_modules.includes(m)} onChange={(e) => toggleModule(m, e.target.checked)} />
-            {m}
-          </label>
+      <RecipeField name="method" recipe={r} onChange={(p) => p.method && setMethod(p.method)} />
+      {sections(r.method, false).map((s) => (
+        <Fields key={s.legend} legend={s.legend} keys={s.keys} recipe={r} set={set} />
+      ))}
+      <details className="more-options">
+        <summary>More options</summary>
+        {sections(r.method, true).map((s) => (
+          <Fields key={s.legend} legend={s.legend} keys={s.keys} recipe={r} set={set} />
         ))}
-      </fieldset>
-      <fieldset className="grid">
-        <legend>Training</legend>
-        <NumberField label="Learning rate" value={r.learning_rate} min={0} onChange={(v) => set({ learning_rate: v })} help="learning_rate" />
-        <NumberField label="Max steps" value={r.max_steps} integer min={-1} onChange={(v) => set({ max_steps: v })} help="max_steps (-1: train by epochs)" />
-        <NumberField label="Epochs" value={r.num_train_epochs} min={0.01} onChange={(v) => set({ num_train_epochs: v })} help="num_train_epochs (used when max_steps is -1)" />
-        <NumberField label="Batch size" value={r.per_device_train_batch_size} integer min={1} onChange={(v) => set({ per_device_train_batch_size: v })} help="per_device_train_batch_size" />
-        <NumberField label="Gradient accumulation" value={r.gradient_accumulation_steps} integer min={1} onChange={(v) => set({ gradient_accumulation_steps: v })} help="gradient_accumulation_steps" />
-        <NumberField label="Max length" value={r.max_length} integer min={2} onChange={(v) => set({ max_length: v })} help="max_length (tokens per row)" />
-        <NumberField label="Checkpoint every" value={r.save_steps} integer min={1} onChange={(v) => set({ save_steps: v })} help="save_steps" />
-        <label className="field">
-          <span className="field-label">Schedule</span>
-          <select aria-label="Schedule" value={r.lr_scheduler_type} onChange={(e) => set({ lr_scheduler_type: e.target.value as typeof r.lr_scheduler_type })} title="lr_scheduler_type">
-            <option value="linear">linear</option>
-            <option value="cosine">cosine</option>
-            <option value="constant">constant</option>
-            <option value="constant_with_warmup">constant with warmup</option>
-          </select>
-        </label>
-        <label className="checkbox" title="gradient_checkpointing: recompute activations in the backward pass instead of keeping them">
-          <input type="checkbox" checked={r.gradient_checkpointing} onChange={(e) => set({ gradient_checkpointing: e.target.checked })} />
-          Gradient checkpointing
-        </label>
-      </fieldset>
-      {r.method === 'dpo' && (
-        <fieldset className="grid">
-          <legend>DPO</legend>
-          <NumberField label="Beta" value={r.beta} min={0} onChange={(v) => set({ beta: v })} help="beta" />
-          <label className="field">
-            <span className="field-label">Loss type</span>
-            <select aria-label="Loss type" value={r.loss_type} onChange={(e) => set({ loss_type: e.target.value as DpoLossType })} title="loss_type">
-              {DPO_LOSS_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </label>
-        </fieldset>
+      </details>
+      {overlaid.length > 0 && (
+        <p className="muted" data-testid="size-defaults">
+          Defaults for a {size} model differ from the CLI&apos;s in {overlaid.join(', ')}.
+        </p>
       )}
       <RecipeCommand />
     </Panel>

@@ -10,11 +10,6 @@ export async function listRuns(): Promise<RunRecord[]> {
   return runs.reverse();
 }
 
-export async function getRun(id: string): Promise<RunRecord | undefined> {
-  const db = await openWhetstoneDb();
-  return db.get('runs', id);
-}
-
 /** Inserts or replaces a run summary. */
 export function putRun(run: RunRecord): Promise<void> {
   return guardWrite(`run ${run.id}`, async () => {

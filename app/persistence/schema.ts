@@ -5,11 +5,12 @@
 //   adapters     the finished PEFT adapter files of a run (adapter_model.safetensors, adapter_config.json)
 //   datasets     the training file of a run, so an interrupted run can resume after a reload (v2)
 import type { DBSchema } from 'idb';
+import type { Method } from '../../engine/recipe/methods.ts';
 
 export const DB_NAME = 'whetstone';
 export const DB_VERSION = 2;
 
-export type RunMethod = 'sft' | 'dpo';
+export type RunMethod = Method;
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 
 export interface RunRecord {

@@ -3,7 +3,8 @@
 // WebGPU never even starts the worker.
 import type { StateCreator } from 'zustand';
 import type { ApiError, DeviceReport } from '../../engine/api/types.ts';
-import { EngineError, onDeviceLost, probeDevice } from '../engineClient.ts';
+import { onDeviceLost, probeDevice } from '../engineClient.ts';
+import { asProblem } from './problems.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
 import type { StudioState } from './index.ts';
 
@@ -26,12 +27,6 @@ const NO_NAVIGATOR_GPU: ApiError = {
   message: 'WebGPU is not available: this browser has no navigator.gpu',
   hint: 'Use a browser with WebGPU (see the list below) and turn hardware acceleration on.',
 };
-
-function asApiError(e: unknown): ApiError {
-  if (e instanceof EngineError) return { name: e.name, message: e.message, hint: e.hint };
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { name: err.name, message: err.message, hint: 'Reload the page; if it persists, please report it.' };
-}
 
 export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> = (set, get) => {
   // Device loss (driver reset, GPU reclaimed) takes the studio to an explanation with "Try
@@ -56,7 +51,7 @@ export const createDeviceSlice: StateCreator<StudioState, [], [], DeviceSlice> =
         const report = await probeDevice();
         set({ device: { status: 'ready', report } });
       } catch (e) {
-        const error = asApiError(e);
+        const error = asProblem(e);
         set({ device: { status: error.name === 'WebGpuUnavailable' ? 'unavailable' : 'error', error } });
       }
     },

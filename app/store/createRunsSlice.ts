@@ -1,7 +1,8 @@
 // The run history kept in IndexedDB, as the Runs panel shows it. Writes go to the database
 // first, then to the state, so what is on screen is what survives a reload.
 import type { StateCreator } from 'zustand';
-import { deleteRun, listRuns, putRun, StorageError, type RunRecord } from '../persistence/index.ts';
+import { deleteRun, listRuns, putRun, type RunRecord } from '../persistence/index.ts';
+import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
 export interface StorageProblem {
@@ -22,9 +23,8 @@ export interface RunsSlice {
 }
 
 function problem(e: unknown): StorageProblem {
-  if (e instanceof StorageError) return { name: e.name, message: e.message, hint: e.hint };
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { name: err.name, message: err.message, hint: 'Reload the page and try again.' };
+  const { name, message, hint } = asProblem(e);
+  return { name, message, hint };
 }
 
 function newestFirst(runs: RunRecord[]): RunRecord[] {

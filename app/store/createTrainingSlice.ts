@@ -17,7 +17,7 @@ import {
   putDataset,
   type RunRecord,
 } from '../persistence/index.ts';
-import { defaultRecipe, parseRecipeJson, recipeJson } from '../recipe.ts';
+import { parseRecipeJson, recipeJson } from '../recipe.ts';
 import type { DatasetFile } from './createDatasetSlice.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
@@ -165,8 +165,11 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
             void saveRun({ ...run, status: get().training.phase === 'paused' ? 'paused' : 'running', steps: e.done, maxSteps: e.total ?? run.maxSteps, finalLoss: m.loss ?? null });
           },
           onLog: (entry) => {
-            patch({ logs: [...get().training.logs.filter((l) => l.step !== entry.step), entry] });
-            appendMetrics([{ runId: run.id, step: entry.step, values: entry }]).catch((e) => warn(asProblem(e).message));
+            // An evaluation (eval_steps) logs its eval_* metrics at the step the training metrics were logged at: one row.
+            const logs = get().training.logs;
+            const row = { ...logs.find((l) => l.step === entry.step), ...entry };
+            patch({ logs: [...logs.filter((l) => l.step !== entry.step), row] });
+            appendMetrics([{ runId: run.id, step: entry.step, values: row }]).catch((e) => warn(asProblem(e).message));
           },
           onCheckpoint: async (step, files) => {
             try {
@@ -256,7 +259,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
       const file = { name: stored.name, data: stored.data };
       await get().setDatasetFile(file);
       try {
-        get().replaceRecipe(parseRecipeJson(JSON.stringify(run.recipe), defaultRecipe('demo', method)));
+        get().replaceRecipe(parseRecipeJson(JSON.stringify(run.recipe)));
       } catch {
         // The run record's recipe is what trains; the panel keeps its defaults.
       }

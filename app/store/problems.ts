@@ -1,14 +1,13 @@
-// Any failure as the { name, message, hint } the panels show: engine errors (EngineError),
-// storage errors (StorageError) and anything unexpected.
+// Any failure as the { name, message, hint } the panels show: storage errors (StorageError) as
+// they are, everything else through the engine client's one normaliser (toEngineError).
 import type { ApiError } from '../../engine/api/types.ts';
-import { EngineError } from '../engineClient.ts';
+import { toEngineError } from '../engineClient.ts';
 import { StorageError } from '../persistence/index.ts';
 
 export function asProblem(e: unknown): ApiError {
-  if (e instanceof EngineError) return { name: e.name, message: e.message, hint: e.hint, ...(e.details ? { details: e.details } : {}) };
   if (e instanceof StorageError) return { name: e.name, message: e.message, hint: e.hint };
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { name: err.name || 'Error', message: err.message, hint: 'This is unexpected; reload the page and try again.' };
+  const err = toEngineError(e);
+  return { name: err.name, message: err.message, hint: err.hint, ...(err.details ? { details: err.details } : {}) };
 }
 
 /** What to change when the GPU ran out of memory or was lost, in the studio's words. */

@@ -1,20 +1,26 @@
 // `whetstone data FILE`: checks a dataset the way training will read it: the detected format,
-// the row count and every invalid row by line; with --model, the token-length statistics and how
-// many tokens the loss counts. Exits 1 when the file has invalid rows (training would refuse it)
-// unless --skip_invalid_rows, like training.
+// the row count and every invalid row by line; with --model (a folder or a hub id: only the
+// tokenizer's files are read or downloaded), the token-length statistics and how many tokens the
+// loss counts. Exits 1 when the file has invalid rows (training would refuse it) unless
+// --skip_invalid_rows, like training.
 import type { Command } from 'commander';
+import { isMethod, METHODS } from '../../engine/recipe/methods.ts';
 import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
-import { WhetstoneError } from '../../engine/gpu/errors.ts';
+import { WhetstoneError } from '../../engine/errors.ts';
+import { readText } from '../../engine/io/byteSource.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
-import { openCheckpoint } from '../../engine/io/checkpoint.ts';
-import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
+import { CheckpointError } from '../../engine/io/errors.ts';
+import type { FileSet } from '../../engine/io/fileSet.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { num } from '../parse.ts';
 
 export interface DataFlags {
   method?: string;
   model?: string;
+  revision?: string;
+  token?: string;
   max_length: number;
   drop_long_rows?: boolean;
   completion_only_loss?: boolean;
@@ -25,6 +31,8 @@ export interface DataFlags {
 export interface DataReport {
   file: string;
   fileFormat: string;
+  /** "gzip" when the file was gzip-compressed. */
+  compression: string | null;
   format: string;
   method: Method;
   rows: number;
@@ -40,10 +48,15 @@ export interface DataReport {
   warnings?: string[];
 }
 
-/** Loads a model folder's tokenizer (tokenizer.json, tokenizer_config.json, generation_config.json). */
-export async function loadFolderTokenizer(dir: string): Promise<ChatTokenizer> {
-  const ckpt = await openCheckpoint(await openNodeFolder(dir));
-  return new ChatTokenizer(ckpt.tokenizerJson!, ckpt.tokenizerConfig ?? {}, { generationConfig: ckpt.generationConfig ?? undefined });
+/** A model's tokenizer (tokenizer.json, tokenizer_config.json, generation_config.json) from a folder or hub id; no weights needed. */
+export async function loadModelTokenizer(model: string, opts: { revision?: string; token?: string; quiet?: boolean } = {}): Promise<ChatTokenizer> {
+  const files = await openModelFiles(model, { ...opts, tokenizerOnly: true });
+  const have = new Set(files.list());
+  if (!have.has('tokenizer.json')) {
+    throw new CheckpointError('', `${files.name} has no tokenizer.json`, 'Whetstone needs the fast-tokenizer file tokenizer.json (a tokenizer.model alone is not enough).');
+  }
+  const json = async (name: string, fs: FileSet) => (have.has(name) ? (JSON.parse(await readText(fs.open(name))) as Record<string, unknown>) : undefined);
+  return new ChatTokenizer((await json('tokenizer.json', files))!, (await json('tokenizer_config.json', files)) ?? {}, { generationConfig: await json('generation_config.json', files) });
 }
 
 /**
@@ -58,6 +71,7 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
   const report: DataReport = {
     file,
     fileFormat: info.fileFormat,
+    compression: info.compression,
     format: info.format,
     method: info.method,
     rows: info.rows,
@@ -67,13 +81,14 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
   };
   let loaded: LoadedDataset | null = null;
   if (flags.model && info.validRows > 0) {
-    const tokenizer = await loadFolderTokenizer(flags.model);
+    const tokenizer = await loadModelTokenizer(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json });
     loaded = await loadTrainingExamples(src, tokenizer, {
       method: info.method,
       maxLength: flags.max_length,
       dropLongRows: Boolean(flags.drop_long_rows),
       completionOnlyLoss: flags.completion_only_loss ?? true,
       skipInvalidRows: true, // report the statistics of the valid rows; the invalid ones are listed
+      allowEmpty: true, // every row refused by the template: list them all
     });
     // Rows that only the tokenizer finds invalid (e.g. a template refusing a role) join the list.
     for (const e of loaded.issues) if (!info.errors.some((x) => x.line === e.line)) report.errors.push({ line: e.line, unit: e.unit, field: e.field, message: formatIssue(e) });
@@ -92,11 +107,11 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
 
   if (flags.json) print(JSON.stringify(report));
   else {
-    print(`${file}: ${report.format} (${report.method.toUpperCase()}), ${report.fileFormat.toUpperCase()}`);
+    print(`${file}: ${report.format} (${report.method.toUpperCase()}), ${report.fileFormat.toUpperCase()}${report.compression ? `, ${report.compression}` : ''}`);
     print(`rows: ${report.rows} (${report.validRows} valid, ${report.invalidRows} invalid)`);
     for (const e of report.errors.slice(0, 50)) print(`  ${e.message}`);
     if (report.errors.length > 50) print(`  ... and ${report.errors.length - 50} more`);
-    if (loaded) {
+    if (loaded && loaded.stats.used > 0) {
       const t = loaded.stats.tokens;
       print(`tokens per row${report.method === 'dpo' ? ' (prompt + longer completion)' : ''}: min ${t.min}, p50 ${t.p50}, mean ${t.mean.toFixed(1)}, p95 ${t.p95}, max ${t.max}`);
       print(`max_length ${flags.max_length}: ${loaded.stats.truncated} truncated, ${loaded.stats.dropped} dropped`);
@@ -112,17 +127,21 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
 }
 
 function parseMethod(m: string): Method {
-  if (m === 'sft' || m === 'dpo') return m;
-  throw new WhetstoneError(`--method must be sft or dpo, got ${JSON.stringify(m)}`, 'Pass --method sft or --method dpo.');
+  if (isMethod(m)) return m;
+  const all = METHODS.join(' or ');
+  throw new WhetstoneError(`--method must be ${all}, got ${JSON.stringify(m)}`, `Pass --method ${METHODS.join(' or --method ')}.`);
 }
 
 export function registerDataCommand(program: Command): void {
   program
     .command('data')
-    .description('Check a dataset (JSONL, JSON, CSV, Parquet): detected format, rows, errors by line; with --model, token statistics')
+    .description('Check a dataset (JSONL, JSON, CSV, Parquet; gzip-compressed too): detected format, rows, errors by line; with --model, token statistics')
     .argument('<file>', 'the dataset file')
-    .option('--method <method>', 'sft or dpo (default: from the columns)')
-    .option('--model <dir>', 'a local Hugging Face model folder whose tokenizer and chat template to use')
+    .option('--method <method>', `${METHODS.join(' or ')} (default: from the columns)`)
+    .option('--model <dir|hub_id>', 'a model folder or hub id whose tokenizer and chat template to use (only the tokenizer files are downloaded)')
+    .option('--revision <rev>', 'hub revision', 'main')
+    .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--max_length <n>', 'the training max_length', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--drop_long_rows', 'count rows longer than max_length as dropped instead of truncated')
     .option('--skip_invalid_rows', 'do not fail on invalid rows (training with skip_invalid_rows uses the valid ones)')

@@ -1,21 +1,26 @@
-// `whetstone eval`: the loss of a model (optionally with an adapter) on a dataset, no training.
+// `whetstone eval`: the loss of a model (optionally with an adapter) on a dataset, no training,
+// through the engine's evaluation (engine/session/evaluation.ts: the method's objective, the same
+// one the trainer's eval_steps use).
 import type { Command } from 'commander';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
-import { loadTrainingExamples } from '../../engine/data/dataset.ts';
-import { loadAdapter, loadModel } from '../../engine/model/loadModel.ts';
-import { evaluateDpo, evaluateSft } from '../../engine/train/evaluate.ts';
+import { loadAdapter } from '../../engine/lora/load.ts';
+import { loadModel } from '../../engine/model/loadModel.ts';
+import { DPO_LOSS_TYPES } from '../../engine/recipe/fields.ts';
+import { METHODS } from '../../engine/recipe/methods.ts';
+import { resolveRecipe } from '../../engine/recipe/schema.ts';
+import { evaluateDataset } from '../../engine/session/evaluation.ts';
 import { openGpu } from '../gpu.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { bool, num } from '../parse.ts';
 
 interface EvalFlags {
   model: string;
   data: string;
-  method: 'sft' | 'dpo';
+  method: string;
   adapter?: string;
   beta: number;
-  loss_type: 'sigmoid' | 'ipo' | 'hinge' | 'robust';
+  loss_type: string;
   label_smoothing: number;
   max_length: number;
   batch_size: number;
@@ -32,10 +37,10 @@ export function registerEvalCommand(program: Command): void {
     .description('Loss of a model (and optionally a PEFT adapter) on a dataset, without training')
     .requiredOption('--model <dir|hub_id>', 'model folder or Hugging Face id')
     .requiredOption('--data <file>', 'dataset file (.jsonl, .json, .csv, .parquet)')
-    .option('--method <sft|dpo>', 'sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics', 'sft')
+    .option(`--method <${METHODS.join('|')}>`, 'sft: token-mean loss on trained tokens; dpo: preference loss and reward metrics', 'sft')
     .option('--adapter <dir>', 'PEFT adapter folder')
     .option('--beta <b>', 'DPO beta', num('beta', { min: 0 }), 0.1)
-    .option('--loss_type <type>', 'DPO loss: sigmoid | ipo | hinge | robust', 'sigmoid')
+    .option('--loss_type <type>', `DPO loss: ${DPO_LOSS_TYPES.join(' | ')}`, 'sigmoid')
     .option('--label_smoothing <e>', 'DPO label smoothing', num('label_smoothing', { min: 0, max: 0.49 }), 0)
     .option('--max_length <n>', 'truncate rows to this many tokens', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--batch_size <n>', 'rows per forward pass', num('batch_size', { integer: true, min: 1 }), 4)
@@ -43,31 +48,34 @@ export function registerEvalCommand(program: Command): void {
     .option('--skip_invalid_rows', 'evaluate the valid rows of a file with invalid ones')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print one JSON line last')
     .action(async (flags: EvalFlags) => {
-      const ctx = await openGpu(flags.json);
-      const { model, tokenizer } = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
-      const adapter = flags.adapter ? await loadAdapter(ctx, model.spec, await openNodeFolder(flags.adapter)) : null;
-      const method = flags.method === 'dpo' ? 'dpo' : 'sft';
-      const loaded = await loadTrainingExamples(await NodeFileSource.open(flags.data), tokenizer, {
-        method,
-        maxLength: flags.max_length,
-        dropLongRows: false,
-        completionOnlyLoss: flags.completion_only_loss,
-        skipInvalidRows: Boolean(flags.skip_invalid_rows),
+      const recipe = resolveRecipe({
+        method: flags.method,
+        beta: flags.beta,
+        loss_type: flags.loss_type,
+        label_smoothing: flags.label_smoothing,
+        max_length: flags.max_length,
+        completion_only_loss: flags.completion_only_loss,
+        skip_invalid_rows: Boolean(flags.skip_invalid_rows),
       });
-      for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-      const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-      if (loaded.examples.method === 'sft') {
-        const r = await evaluateSft(ctx, model, adapter, loaded.examples.rows, pad, flags.batch_size);
-        if (flags.json) console.log(JSON.stringify(r));
-        else console.log(`loss ${r.loss.toFixed(6)} over ${r.tokens} tokens in ${r.rows} rows`);
-      } else {
-        const hyper = { beta: flags.beta, lossType: flags.loss_type, labelSmoothing: flags.label_smoothing };
-        const r = await evaluateDpo(ctx, model, adapter, loaded.examples.rows, pad, hyper, flags.batch_size);
-        const out = { loss: r.loss, 'rewards/chosen': r['rewards/chosen'], 'rewards/rejected': r['rewards/rejected'], 'rewards/accuracies': r['rewards/accuracies'], 'rewards/margins': r['rewards/margins'], rows: r.rows };
-        if (flags.json) console.log(JSON.stringify(out));
-        else for (const [k, v] of Object.entries(out)) console.log(`${k} ${typeof v === 'number' ? +v.toFixed(6) : v}`);
-      }
+      const { ctx } = await openGpu(flags.json);
+      const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
+      const adapter = flags.adapter ? await loadAdapter(ctx, loaded.spec, await openNodeFolder(flags.adapter)) : null;
+      const r = await evaluateDataset({
+        ctx,
+        loaded,
+        adapter,
+        recipe,
+        data: await NodeFileSource.open(flags.data),
+        batchSize: flags.batch_size,
+        onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
+      });
+      // TRL's metric names; token-counting methods (SFT) also say how many tokens the loss counted.
+      const out = { ...r.metrics, ...(r.tokens !== undefined ? { tokens: r.tokens } : {}), rows: r.rows };
+      if (flags.json) console.log(JSON.stringify(out));
+      else if (r.tokens !== undefined) console.log(`loss ${r.metrics.loss.toFixed(6)} over ${r.tokens} tokens in ${r.rows} rows`);
+      else for (const [k, v] of Object.entries(out)) console.log(`${k} ${+v.toFixed(6)}`);
     });
 }

@@ -6,7 +6,7 @@ import { openCheckpoint } from '../../engine/io/checkpoint.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
 import { exportMergedModel, readAdapterForMerge, type ExportDtype } from '../../engine/lora/export.ts';
 import { writeMergedExport } from '../../engine/lora/exportNode.ts';
-import { openModelFiles } from '../modelSource.ts';
+import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { createReporter } from '../progress.ts';
 
 export interface ExportFlags {
@@ -47,6 +47,7 @@ export function registerExportCommand(program: Command): void {
     .option('--max_shard_size <size>', 'split the weights into shards above this size', parseSize, 2e9)
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
+    .addOption(offlineOption())
     .option('--json', 'print one JSON line last (and no progress)')
     .addHelpText(
       'after',

@@ -2,6 +2,8 @@
 // EngineApi (engine/api.ts, in the worker) implements these methods; the page calls them through
 // app/engineClient.ts. Every argument and result is structured-clone data; callbacks are
 // Comlink.proxy functions; errors arrive as ApiError ({name, message, hint, details}).
+import type { Method } from '../recipe/methods.ts';
+import type { MemoryEstimate } from '../session/memory.ts';
 import type { ProgressCallback } from './types.ts';
 
 /** Where a model comes from. `demo` is the tiny model shipped in public/models/demo (offline). */
@@ -24,7 +26,7 @@ export interface ModelInfo {
   weightBytes: number; // bytes of weights on the GPU
 }
 
-export type Method = 'sft' | 'dpo';
+export type { MemoryEstimate, Method };
 
 export interface DatasetIssueReport {
   line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet)
@@ -47,18 +49,8 @@ export interface DatasetReport {
   tokenStats: { min: number; max: number; mean: number; trainedTokens: number; truncated: number } | null;
 }
 
-/** The recipe object: the same JSON the CLI's --config reads (engine/train/recipe.ts, TRL names). */
+/** The recipe object: the same JSON the CLI's --config reads (engine/recipe/fields.ts, TRL names). */
 export type RecipeJson = Record<string, unknown>;
-
-export interface MemoryEstimate {
-  weightsBytes: number;
-  loraBytes: number; // adapter + gradients + optimizer moments
-  activationBytes: number; // for per_device_train_batch_size x max_length (x2 rows for DPO)
-  totalBytes: number;
-  limitBytes: number; // what the device allows for one buffer / in total, as far as WebGPU tells
-  fits: boolean;
-  advice: string | null; // what to change when it does not fit (batch, max_length, r, checkpointing)
-}
 
 export interface TrainCallbacks {
   /** After every optimizer step: phase "train", done = step, total = max steps, metrics = TRL names + tokens_per_second, eta_seconds. */

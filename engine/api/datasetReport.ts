@@ -3,19 +3,15 @@
 // through the chat template token by token (trained or not), and token statistics.
 import { formatIssue, inspectDataset, loadTrainingExamples, maskPreview, type DatasetIssue } from '../data/dataset.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
-import type { TokenizedRow } from '../train/examples.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import type { TokenizedRow } from '../data/examples.ts';
+import { WhetstoneError } from '../errors.ts';
 import { MemorySource } from '../io/byteSource.ts';
+import { countLabel } from '../recipe/methods.ts';
 import type { DatasetIssueReport, DatasetReport, Method } from './contract.ts';
 
 export const MAX_REPORTED_ERRORS = 50;
 export const PREVIEW_ROWS = 20;
 export const DEFAULT_MAX_LENGTH = 1024;
-
-export function countLabel(rows: number, method: Method): string {
-  const word = method === 'dpo' ? 'pair' : 'row';
-  return `${rows} ${word}${rows === 1 ? '' : 's'}`;
-}
 
 export function issueReport(issue: DatasetIssue): DatasetIssueReport {
   const out: DatasetIssueReport = { line: issue.line ?? 0, message: formatIssue(issue) };
@@ -36,7 +32,7 @@ export async function datasetReport(
     format: inspected.format,
     method: inspected.method,
     rows: inspected.validRows,
-    countLabel: countLabel(inspected.validRows, inspected.method),
+    countLabel: countLabel(inspected.method, inspected.validRows),
     errors: inspected.errors.slice(0, MAX_REPORTED_ERRORS).map(issueReport),
     errorCount: inspected.errors.length,
     preview: inspected.preview.slice(0, PREVIEW_ROWS),
@@ -66,7 +62,7 @@ export async function datasetReport(
     report.errors = loaded.issues.slice(0, MAX_REPORTED_ERRORS).map(issueReport);
     report.errorCount = loaded.issues.length;
     report.rows = loaded.stats.rows - loaded.issues.length;
-    report.countLabel = countLabel(report.rows, inspected.method);
+    report.countLabel = countLabel(inspected.method, report.rows);
   }
   const ex = loaded.examples;
   const first = ex.method === 'sft' ? ex.rows[0] : ex.rows[0]?.chosen;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineApi } from '../api.ts';
 import { acquireNodeDevice } from '../gpu/nodeGpu.ts';
 import { MemorySource } from '../io/byteSource.ts';
-import { startLocalHub, type LocalHub } from '../io/localHubNode.ts';
+import { startLocalHub, type LocalHub } from '../io/testing.ts';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { parsePeftConfig } from '../lora/peft.ts';
 import type { ProgressEvent } from './types.ts';

@@ -1,6 +1,6 @@
 // EngineApi.probe: which adapter the engine got and what it can do.
 import type { GpuCaps } from '../gpu/device.ts';
-import type { DeviceSession } from './session.ts';
+import type { DeviceSession } from './deviceSession.ts';
 import type { DeviceReport } from './types.ts';
 
 /**

@@ -2,15 +2,16 @@
 // files it came from, so that after a lost device it can be put back on the new one without the
 // page noticing), the last PEFT adapter used for generation, and the training run in progress.
 import { GpuContext } from '../gpu/context.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import type { FileSet } from '../io/fileSet.ts';
 import { loadModel, type LoadedModel } from '../model/loadModel.ts';
 import { destroyWeights } from '../model/weights.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import { destroyAdapter } from '../lora/adapter.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
+import { weightBytes } from '../session/memory.ts';
 import type { ModelInfo } from './contract.ts';
-import type { DeviceSession } from './session.ts';
+import type { DeviceSession } from './deviceSession.ts';
 import type { ProgressCallback } from './types.ts';
 
 export class NoModelLoaded extends WhetstoneError {
@@ -133,8 +134,4 @@ export function modelInfo(loaded: LoadedModel): ModelInfo {
     weightDtype: model.weights.embedDtype,
     weightBytes: weightBytes(loaded),
   };
-}
-
-export function weightBytes(loaded: LoadedModel): number {
-  return loaded.model.weights.buffers.reduce((s, b) => s + b.size, 0);
 }

@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ChatTemplate, ChatTemplateError, MAX_RANGE_ITEMS, MAX_TEMPLATE_CHARS, pickChatTemplate, strftimeNow } from './chatTemplate.ts';
+import { ChatTemplate, ChatTemplateBudgetError, ChatTemplateError, MAX_RANGE_ITEMS, MAX_TEMPLATE_CHARS, pickChatTemplate, strftimeNow } from './chatTemplate.ts';
+
+// Two recursive calls per level, 40 levels: 2^41 macro calls, which hung every command before
+// rendering had a budget.
+const EXPONENTIAL = '{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}';
 
 const USER = [{ role: 'user', content: 'hi' }];
 
@@ -55,5 +61,54 @@ describe('ChatTemplate rendering context (as transformers gives it)', () => {
     expect(pickChatTemplate('abc')).toBe('abc');
     expect(pickChatTemplate([{ name: 'tool_use', template: 't' }, { name: 'default', template: 'd' }])).toBe('d');
     expect(pickChatTemplate(undefined)).toBeNull();
+  });
+});
+
+describe('ChatTemplate rendering budget (untrusted templates)', () => {
+  it('stops exponential macro recursion with an error naming the template', () => {
+    const t = new ChatTemplate(EXPONENTIAL, {}, 'The chat template of evil/model');
+    const cpu = process.cpuUsage();
+    expect(() => t.render(USER)).toThrow(ChatTemplateBudgetError);
+    // The budget counts work, not time (it holds the same in any thread); one rendering that hits
+    // it costs ~0.1-0.2 s of CPU here, asserted with a wide margin against a hang.
+    const used = process.cpuUsage(cpu);
+    expect((used.user + used.system) / 1e6).toBeLessThan(1);
+    expect(() => t.render(USER)).toThrow(/^The chat template of evil\/model took more than 250,000 steps/);
+  });
+
+  it('stops deep recursion, doubling strings and doubling lists', () => {
+    const deep = new ChatTemplate('{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}');
+    expect(() => deep.render(USER)).toThrow(/nests deeper than 400 levels/);
+    const str = new ChatTemplate("{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}");
+    expect(() => str.render(USER)).toThrow(/built a string of \d+ characters/);
+    const list = new ChatTemplate('{% set ns = namespace(l=[1, 2, 3, 4]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}');
+    expect(() => list.render(USER)).toThrow(/built a list of \d+ items/);
+  });
+
+  it('still renders a real template (Qwen2.5, tools, 200 messages) in full', () => {
+    const qwen = new ChatTemplate(readFileSync(new URL('./fixtures/qwen2_5_chat_template.jinja', import.meta.url), 'utf8'));
+    const messages = Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i}` }));
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+    const out = qwen.render(messages, { addGenerationPrompt: true, tools });
+    expect(out).toContain('get_weather');
+    expect(out).toContain('<|im_start|>assistant\nmessage 199<|im_end|>');
+    expect(out.endsWith('<|im_start|>assistant\n')).toBe(true);
+  });
+
+  it('holds inside a worker thread (the studio renders in the engine worker)', async () => {
+    const url = new URL('./chatTemplate.ts', import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import('tsx/esm/api').then(({ register }) => { register(); return import(workerData.url); }).then(({ ChatTemplate }) => {
+        try { new ChatTemplate(workerData.src).render([{ role: 'user', content: 'hi' }]); parentPort.postMessage('rendered'); }
+        catch (e) { parentPort.postMessage(e.name + ': ' + e.message); }
+      });`;
+    const worker = new Worker(code, { eval: true, workerData: { url, src: EXPONENTIAL } });
+    const answer = await new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(answer).toMatch(/^ChatTemplateBudgetError: .* took more than 250,000 steps/);
   });
 });

@@ -1,7 +1,7 @@
 // RFC 4180 CSV: comma-separated fields, a header record naming the columns, fields in double
 // quotes may hold commas, newlines and doubled quotes (""). Each record remembers the line it
-// starts on (and ends on). A cell that looks like a JSON array (`[...]`, e.g. a list of messages)
-// is parsed as JSON when it parses; otherwise it stays text.
+// starts on (and ends on). Every cell is text here; csvCells.ts decodes the few columns that
+// hold lists of messages.
 import { DatasetError, type DatasetIssue } from './validate.ts';
 
 export interface CsvRecord {
@@ -108,24 +108,12 @@ export function parseCsv(text: string, file: string): { rows: CsvRecord[]; issue
       continue;
     }
     if (r.fields.length !== header.length) {
-      issues.push({ file, line: r.line, unit: 'line', field: null, problem: `has ${r.fields.length} fields, the header has ${header.length}` });
+      issues.push({ file, line: r.line, unit: 'line', field: null, problem: `has ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, the header has ${header.length}` });
       continue;
     }
     const data: Record<string, unknown> = {};
-    header.forEach((h, k) => (data[h] = cell(r.fields[k])));
+    header.forEach((h, k) => (data[h] = r.fields[k]));
     rows.push({ line: r.line, endLine: r.endLine, data });
   }
   return { rows, issues };
-}
-
-function cell(s: string): unknown {
-  const t = s.trim();
-  if (t.startsWith('[') && t.endsWith(']')) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return s;
-    }
-  }
-  return s;
 }

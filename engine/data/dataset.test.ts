@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { NodeFileSource } from '../io/byteSourceNode.ts';
-import { countedTokens } from '../train/examples.ts';
+import { countedTokens } from './examples.ts';
 import { DatasetError, inspectDataset, loadTrainingExamples, maskPreview, tokenStats, type LoadOptions } from './dataset.ts';
 import { fixtureTokenizer } from './testing.ts';
 

@@ -2,12 +2,16 @@
 // and turn it into the tokenized rows the trainers consume, with length statistics and every
 // skipped, truncated or dropped row counted. Browser-safe: runs in the engine worker.
 import type { ByteSource } from '../io/byteSource.ts';
-import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from '../train/examples.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
-import { detectFormat, FORMAT_HELP, FORMAT_NAMES, toPreferenceRecord, toSftRecord, type FormatId, type Method, type PreferenceRecord, type SftRecord } from './formats.ts';
+import { countedTokens, type PreferenceExample, type SftExample, type TokenizedRow, type TrainingExamples } from './examples.ts';
+import { WhetstoneError } from '../errors.ts';
+import type { Compression } from './containers.ts';
+import { decodeCsvCells } from './csvCells.ts';
+import { renameHint } from './formatHints.ts';
+import { detectFormat, FORMAT_HELP, FORMAT_NAMES, unsupportedFormat, type FormatId, type Method, type PreferenceRecord, type SftRecord } from './formats.ts';
 import { readDatasetFile, type FileFormat, type ReadResult } from './readers.ts';
+import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
-import { ChatTemplateError } from './chatTemplate.ts';
+import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { fitPair, fitSft, joinPair, tokenizePair, tokenizeSft } from './tokenizeRows.ts';
 import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
 
@@ -19,6 +23,8 @@ export const PREVIEW_ROWS = 50;
 export interface DatasetInspection {
   file: string;
   fileFormat: FileFormat;
+  /** 'gzip' when the file was gzip-compressed (read through), else null. */
+  compression: Compression | null;
   /** Human name of the detected format, e.g. "ShareGPT". */
   format: string;
   formatId: FormatId;
@@ -33,6 +39,8 @@ export interface DatasetInspection {
   previewLines: number[];
   /** Column names seen in the first rows. */
   columns: string[];
+  /** The first valid row's last user turn (its prompt as text), e.g. for sample generations; null for text rows. */
+  samplePrompt: string | null;
 }
 
 export interface LoadOptions {
@@ -41,6 +49,10 @@ export interface LoadOptions {
   dropLongRows: boolean;
   completionOnlyLoss: boolean;
   skipInvalidRows: boolean;
+  /** Return an empty result instead of refusing a file with no usable row (reports that list the invalid rows). */
+  allowEmpty?: boolean;
+  /** Preference pairs as ORPO / CPO tokenize them: BOS prepended and EOS appended where missing (tokenizeRows.ts). */
+  addBosEos?: boolean;
 }
 
 export interface TokenStats {
@@ -75,13 +87,14 @@ export interface LoadedDataset {
   format: string;
   formatId: FormatId;
   fileFormat: FileFormat;
+  compression: Compression | null;
   /** The invalid rows (empty unless skipInvalidRows). */
   issues: DatasetIssue[];
   /** Sentences for the user: rows skipped, truncated, dropped. */
   warnings: string[];
 }
 
-interface Converted {
+export interface Converted {
   read: ReadResult;
   formatId: FormatId;
   method: Method;
@@ -90,11 +103,18 @@ interface Converted {
   total: number;
 }
 
-async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+/**
+ * The file's rows as read (CSV cells holding message lists decoded) and the rows that could not
+ * be read; refuses a file without one readable row.
+ */
+export async function readDatasetRows(src: ByteSource): Promise<{ read: ReadResult; total: number }> {
   const read = await readDatasetFile(src);
-  const datas = read.rows.map((r) => r.data);
-  const total = read.rows.length + read.issues.length;
-  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
+  if (read.fileFormat === 'csv') {
+    // CSV cells are text; only the columns that hold message lists are decoded (csvCells.ts).
+    const decoded = decodeCsvCells(read.rows, read.file, read.unit);
+    read.rows = decoded.rows;
+    read.issues = [...read.issues, ...decoded.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  }
   if (read.rows.length === 0) {
     const listed = read.issues.slice(0, 10).map(formatIssue).join('\n');
     throw new DatasetError(
@@ -104,10 +124,20 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
       read.issues,
     );
   }
+  return { read, total: read.rows.length + read.issues.length };
+}
+
+/** Reads a file and converts every row of its detected format (SFT or preference) to a record. */
+export async function readAndConvert(src: ByteSource, method: Method | undefined): Promise<Converted> {
+  const { read, total } = await readDatasetRows(src);
+  const datas = read.rows.map((r) => r.data);
+  const fileIssue = (problem: string, hint: string) => new DatasetError({ file: read.file, line: null, unit: read.unit, field: null, problem }, hint);
+  const unsupported = unsupportedFormat(datas);
+  if (unsupported) throw fileIssue(unsupported.problem, unsupported.hint);
   const format = detectFormat(datas, method);
   if (!format) {
     const cols = [...new Set(datas.slice(0, 100).flatMap((d) => Object.keys(d)))];
-    throw fileIssue(`no known dataset format in the columns ${cols.map((c) => JSON.stringify(c)).join(', ') || '(none)'}`, FORMAT_HELP);
+    throw fileIssue(`no known dataset format in the columns ${columnList(cols)}`, renameHint(cols) ?? FORMAT_HELP);
   }
   if (method && format.method !== method) {
     throw fileIssue(
@@ -130,6 +160,13 @@ async function readAndConvert(src: ByteSource, method: Method | undefined): Prom
   return { read, formatId: format.id, method: format.method, records, issues, total };
 }
 
+/** Column names for a message: quoted, long ones cut, at most 20. */
+function columnList(cols: string[]): string {
+  if (cols.length === 0) return '(none)';
+  const shown = cols.slice(0, 20).map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c));
+  return shown.join(', ') + (cols.length > 20 ? ` and ${cols.length - 20} more` : '');
+}
+
 /** Format, row count, errors by line and a preview; no tokenizer needed. */
 export async function inspectDataset(src: ByteSource, opts: { method?: Method } = {}): Promise<DatasetInspection> {
   const c = await readAndConvert(src, opts.method);
@@ -137,6 +174,7 @@ export async function inspectDataset(src: ByteSource, opts: { method?: Method } 
   return {
     file: c.read.file,
     fileFormat: c.read.fileFormat,
+    compression: c.read.compression,
     format: FORMAT_NAMES[c.formatId],
     formatId: c.formatId,
     method: c.method,
@@ -146,7 +184,17 @@ export async function inspectDataset(src: ByteSource, opts: { method?: Method } 
     preview: first.map((r) => r.data),
     previewLines: first.map((r) => r.line),
     columns: [...new Set(c.read.rows.slice(0, 100).flatMap((r) => Object.keys(r.data)))],
+    samplePrompt: c.records.length ? samplePrompt(c.records[0].rec) : null,
   };
+}
+
+/** A record's last user turn before the first answer: the prompt a sample generation would answer. */
+export function samplePrompt(rec: SftRecord | PreferenceRecord): string | null {
+  const prompt = 'kind' in rec ? (rec.kind === 'text' ? null : rec.kind === 'conversation' ? rec.messages.slice(0, rec.messages.findIndex((m) => m.role === 'assistant')) : rec.prompt) : rec.prompt;
+  if (prompt === null) return null;
+  const turns = typeof prompt === 'string' ? (hhToMessages(prompt) ?? [{ role: 'user', content: prompt }]) : prompt;
+  const user = turns.filter((m) => m.role === 'user').at(-1);
+  return user && user.content.trim() ? user.content.trim() : null;
 }
 
 /** Reads, validates, converts and tokenizes a dataset into training rows. */
@@ -160,6 +208,8 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   let truncated = 0;
   let dropped = 0;
   let emptied = 0;
+  let templateFailures = 0;
+  let firstTemplateError: { line: number; error: ChatTemplateError } | null = null;
   for (const { line, rec } of c.records) {
     try {
       if (c.method === 'sft') {
@@ -173,7 +223,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
           sft.push({ ids: fit.ids, trainMask: fit.trainMask, line });
         }
       } else {
-        const pair = tokenizePair(tokenizer, rec as PreferenceRecord);
+        const pair = tokenizePair(tokenizer, rec as PreferenceRecord, { addBosEos: opts.addBosEos });
         lengths.push(pair.prompt.length + Math.max(pair.chosen.length, pair.rejected.length));
         const fit = fitPair(pair, opts.maxLength, opts.dropLongRows);
         if (fit.fit === 'dropped') dropped++;
@@ -186,11 +236,22 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       // A row the template or tokenizer rejects (e.g. a role the template refuses) is an invalid row.
       // Without a chat template at all, the problem is the tokenizer, not the row: stop.
       if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
+      // Over budget is the template's fault whatever the row: stop with the template's error.
+      if (e instanceof ChatTemplateBudgetError) throw e;
+      if (e instanceof ChatTemplateError) {
+        templateFailures++;
+        firstTemplateError ??= { line, error: e };
+      }
       const field = e instanceof RowProblem ? e.field : null;
       issues.push({ file: c.read.file, line, unit: c.read.unit, field, problem: e.message });
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (firstTemplateError && templateFailures === c.records.length) {
+    // The template fails on every row: a template error, not a dataset one.
+    const { line, error } = firstTemplateError;
+    throw new ChatTemplateError(`${error.message} (on every row of ${c.read.file}: ${templateFailures} of ${templateFailures}; first at ${c.read.unit} ${line})`, error.hint);
+  }
   if (!opts.skipInvalidRows) refuseInvalid(c.read.file, issues, c.total);
   const used = c.method === 'sft' ? sft.length : dpo.length;
   const unit = c.read.unit;
@@ -198,12 +259,12 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   const rowsWord = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
   if (issues.length) {
     const firsts = issues.slice(0, 3).map(formatIssue).join('; ');
-    warnings.push(`skipped ${rowsWord(issues.length)} of ${c.total} that are invalid (skip_invalid_rows): ${firsts}${issues.length > 3 ? '; ...' : ''}`);
+    warnings.push(`skipped ${rowsWord(issues.length)} of ${c.total} that ${issues.length === 1 ? 'is' : 'are'} invalid (skip_invalid_rows): ${firsts}${issues.length > 3 ? '; ...' : ''}`);
   }
   if (truncated) warnings.push(`truncated ${rowsWord(truncated)} longer than max_length=${opts.maxLength} tokens (${c.method === 'sft' ? 'the end was cut' : 'the prompt keeps its end, the completions their start'}); set drop_long_rows to leave them out instead`);
   if (dropped) warnings.push(`dropped ${rowsWord(dropped)} longer than max_length=${opts.maxLength} tokens (drop_long_rows)`);
   if (emptied) warnings.push(`dropped ${rowsWord(emptied)} with no trained token left after truncation to max_length=${opts.maxLength}; raise max_length`);
-  if (used === 0) {
+  if (used === 0 && !opts.allowEmpty) {
     throw new DatasetError(
       { file: c.read.file, line: null, unit, field: null, problem: `no usable rows (${c.total} in the file: ${issues.length} invalid, ${dropped + emptied} too long)` },
       'Fix the rows, or raise max_length.',
@@ -217,6 +278,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
     format: FORMAT_NAMES[c.formatId],
     formatId: c.formatId,
     fileFormat: c.read.fileFormat,
+    compression: c.read.compression,
     issues,
     warnings,
   };

@@ -1,22 +1,29 @@
-// Dataset formats: which one a file is in (from its column names) and the conversion of each row
-// into a canonical record. SFT: OpenAI `messages`, ShareGPT `conversations`, Alpaca,
-// `prompt`/`completion`, plain `text`. Preferences (DPO): `prompt`/`chosen`/`rejected` (TRL's
-// standard and conversational forms), implicit-prompt rows with only `chosen`/`rejected`
-// (Anthropic HH transcripts, or message lists), and UltraFeedback-binarized rows.
+// Dataset formats: which one a file is in, from its column names (and, where names are not
+// enough, the shape of the first values). The conversion of each row lives in records.ts.
+// SFT: OpenAI `messages`, ShareGPT `conversations`, Alpaca (`instruction` + `output` or
+// `response`), `prompt`/`completion`, plain `text`. Preferences (DPO): `prompt`/`chosen`/
+// `rejected` (TRL's standard and conversational forms), implicit-prompt `chosen`/`rejected`
+// (Anthropic HH transcripts, or message lists), UltraFeedback binarized, LLaMA-Factory's
+// preference forms (`conversations` + `chosen`/`rejected` messages; `instruction` +
+// `chosen`/`rejected` text), and `chosen_messages`/`rejected_messages`. Optional columns read
+// where present: `system`, `tools`, `history` (Alpaca).
 import type { ChatMessage } from './chatTemplate.ts';
-import {
-  describe,
-  parseMessages,
-  requireAssistant,
-  requireText,
-  RowProblem,
-  sameMessages,
-  textOrMessages,
-} from './validate.ts';
+import type { Method } from '../recipe/methods.ts';
 
-export type Method = 'sft' | 'dpo';
+export type { Method };
 
-export type FormatId = 'messages' | 'sharegpt' | 'alpaca' | 'prompt_completion' | 'text' | 'preference' | 'hh' | 'ultrafeedback';
+export type FormatId =
+  | 'messages'
+  | 'sharegpt'
+  | 'alpaca'
+  | 'prompt_completion'
+  | 'text'
+  | 'preference'
+  | 'hh'
+  | 'ultrafeedback'
+  | 'sharegpt_preference'
+  | 'alpaca_preference'
+  | 'preference_messages';
 
 export const FORMAT_NAMES: Record<FormatId, string> = {
   messages: 'OpenAI messages',
@@ -27,6 +34,9 @@ export const FORMAT_NAMES: Record<FormatId, string> = {
   preference: 'preference pairs (prompt/chosen/rejected)',
   hh: 'Anthropic HH (implicit prompt)',
   ultrafeedback: 'UltraFeedback binarized',
+  sharegpt_preference: 'LLaMA-Factory preference (conversation + chosen/rejected messages)',
+  alpaca_preference: 'Alpaca preference (instruction/chosen/rejected)',
+  preference_messages: 'preference pairs (chosen_messages/rejected_messages)',
 };
 
 export const FORMAT_METHOD: Record<FormatId, Method> = {
@@ -38,6 +48,9 @@ export const FORMAT_METHOD: Record<FormatId, Method> = {
   preference: 'dpo',
   hh: 'dpo',
   ultrafeedback: 'dpo',
+  sharegpt_preference: 'dpo',
+  alpaca_preference: 'dpo',
+  preference_messages: 'dpo',
 };
 
 export interface DetectedFormat {
@@ -49,10 +62,10 @@ export interface DetectedFormat {
   columns: string[];
 }
 
-/** An SFT row in canonical form. */
+/** An SFT row in canonical form. `tools`: JSON tool schemas for the chat template (transformers' tools=). */
 export type SftRecord =
-  | { kind: 'conversation'; messages: ChatMessage[] }
-  | { kind: 'prompt_completion'; prompt: string | ChatMessage[]; completion: string | ChatMessage[] }
+  | { kind: 'conversation'; messages: ChatMessage[]; tools?: unknown[] }
+  | { kind: 'prompt_completion'; prompt: string | ChatMessage[]; completion: string | ChatMessage[]; tools?: unknown[] }
   | { kind: 'text'; text: string };
 
 /** A preference row: the prompt and two completions (all text, or all messages). */
@@ -60,176 +73,96 @@ export interface PreferenceRecord {
   prompt: string | ChatMessage[];
   chosen: string | ChatMessage[];
   rejected: string | ChatMessage[];
+  tools?: unknown[];
 }
 
-const HH_ASSISTANT = '\n\nAssistant:';
-const SHAREGPT_ROLES: Record<string, string> = {
-  human: 'user',
-  user: 'user',
-  gpt: 'assistant',
-  assistant: 'assistant',
-  chatgpt: 'assistant',
-  model: 'assistant',
-  system: 'system',
-  tool: 'tool',
-  observation: 'tool',
-};
-
 const SCORE_COLUMNS = ['score_chosen', 'score_rejected', 'prompt_id'];
+/** Optional columns read by the formats that have a prompt. */
+const EXTRA = ['system', 'tools'];
 
 /**
  * Detects the format from the column names of the rows (the union over the first rows, so an
  * optional column like Alpaca's `input` missing from one row does not matter). `method` picks
- * between SFT and preference readings where the columns allow both.
+ * between SFT and preference readings where the columns allow both. Null when nothing fits
+ * (formatHints.ts then says which columns to rename).
  */
 export function detectFormat(rows: Record<string, unknown>[], method?: Method): DetectedFormat | null {
+  const first = rows.slice(0, 100);
   const cols = new Set<string>();
-  for (const r of rows.slice(0, 100)) for (const k of Object.keys(r)) cols.add(k);
+  for (const r of first) for (const k of Object.keys(r)) cols.add(k);
   const has = (...names: string[]) => names.every((n) => cols.has(n));
-  const make = (id: FormatId, columns: string[]): DetectedFormat => ({ id, name: FORMAT_NAMES[id], method: FORMAT_METHOD[id], columns });
+  const make = (id: FormatId, columns: string[], optional: string[] = []): DetectedFormat => ({
+    id,
+    name: FORMAT_NAMES[id],
+    method: FORMAT_METHOD[id],
+    columns: [...columns, ...optional.filter((c) => cols.has(c))],
+  });
+  const values = (col: string) => first.map((r) => r[col]).filter((v) => v !== undefined && v !== null);
   const pref = (): DetectedFormat | null => {
+    if (has('chosen_messages', 'rejected_messages') && !has('chosen', 'rejected')) return make('preference_messages', ['chosen_messages', 'rejected_messages'], ['prompt', ...EXTRA]);
     if (!has('chosen', 'rejected')) return null;
     if (has('prompt')) {
       const listy = rows.slice(0, 20).some((r) => Array.isArray(r['chosen']) && startsWithPrompt(r['chosen']));
       if (listy && (SCORE_COLUMNS.some((c) => cols.has(c)) || cols.has('messages'))) return make('ultrafeedback', ['prompt', 'chosen', 'rejected']);
-      return make('preference', ['prompt', 'chosen', 'rejected']);
+      return make('preference', ['prompt', 'chosen', 'rejected'], EXTRA);
     }
+    // LLaMA-Factory: the conversation so far in `conversations` (or `messages`), the two answers
+    // as one message object each (or a list of assistant messages).
+    const conv = ['conversations', 'messages'].find((c) => cols.has(c));
+    if (conv && values('chosen').slice(0, 20).every(isAnswerMessages)) return make('sharegpt_preference', [conv, 'chosen', 'rejected'], EXTRA);
+    if (has('instruction')) return make('alpaca_preference', ['instruction', 'chosen', 'rejected'], ['input', 'history', ...EXTRA]);
+    if (PROMPT_LIKE.some((c) => cols.has(c))) return null; // a prompt under another name: formatHints says to rename it
     return make('hh', ['chosen', 'rejected']);
   };
   const sft = (): DetectedFormat | null => {
-    if (has('messages')) return make('messages', ['messages']);
-    if (has('conversations')) return make('sharegpt', ['conversations']);
-    if (has('instruction', 'output')) return make('alpaca', ['instruction', 'input', 'output'].filter((c) => cols.has(c)));
-    if (has('prompt', 'completion')) return make('prompt_completion', ['prompt', 'completion']);
+    if (has('messages')) return make('messages', ['messages'], EXTRA);
+    if (has('conversations')) return make('sharegpt', ['conversations'], EXTRA);
+    const output = ['output', 'response'].find((c) => cols.has(c));
+    if (has('instruction') && output) return make('alpaca', ['instruction', output], ['input', 'history', 'system']);
+    if (has('prompt', 'completion')) return make('prompt_completion', ['prompt', 'completion'], EXTRA);
     if (has('text')) return make('text', ['text']);
     return null;
   };
   return method === 'sft' ? (sft() ?? pref()) : (pref() ?? sft());
 }
 
+/** Prompt columns under other names (Intel/orca_dpo_pairs has question/chosen/rejected). */
+export const PROMPT_LIKE = ['question', 'query', 'context', 'input'];
+
+/** LLaMA-Factory's `chosen`: one message object (or a list of answer messages, or the answer's text). */
+function isAnswerMessages(v: unknown): boolean {
+  if (typeof v === 'string') return true;
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return true;
+  return Array.isArray(v) && v.length > 0 && !startsWithPrompt(v);
+}
+
+/** A message list that starts with the prompt (a user or system turn), not with the answer. */
+export function startsWithPrompt(v: unknown[]): boolean {
+  const first = v[0] as { role?: unknown; from?: unknown } | undefined;
+  if (typeof first !== 'object' || first === null) return false;
+  const role = String(first.role ?? first.from ?? '').toLowerCase();
+  return !['assistant', 'gpt', 'chatgpt', 'model', 'function_call'].includes(role);
+}
+
+/**
+ * Files a format name fits but Whetstone must not train as that format: unpaired preference
+ * rows (KTO: a completion and a true/false label) would otherwise train SFT on the bad
+ * completions. Returns the problem and the hint, or null.
+ */
+export function unsupportedFormat(rows: Record<string, unknown>[]): { problem: string; hint: string } | null {
+  const first = rows.slice(0, 100);
+  const label = ['label', 'kto_tag'].find((c) => first.some((r) => typeof r[c] === 'boolean'));
+  const cols = new Set(first.flatMap((r) => Object.keys(r)));
+  if (label && (cols.has('completion') || cols.has('messages') || cols.has('output'))) {
+    return {
+      problem: `the rows are unpaired preference data (KTO: a completion and a true/false "${label}"), which Whetstone does not train`,
+      hint: `For SFT keep the rows whose ${label} is true and drop the ${label} column; for DPO pair a good and a bad completion of the same prompt as prompt/chosen/rejected.`,
+    };
+  }
+  return null;
+}
+
 /** What a row of each format needs, for the "unknown format" message. */
 export const FORMAT_HELP =
-  'Expected columns: messages (OpenAI), conversations (ShareGPT), instruction/input/output (Alpaca), prompt/completion, text, ' +
-  'or for DPO prompt/chosen/rejected (or chosen/rejected with the prompt inside, as Anthropic HH).';
-
-function startsWithPrompt(v: unknown[]): boolean {
-  const first = v[0] as { role?: unknown } | undefined;
-  return typeof first === 'object' && first !== null && first.role !== 'assistant';
-}
-
-/** Converts one SFT row; throws RowProblem naming the field. */
-export function toSftRecord(format: FormatId, row: Record<string, unknown>): SftRecord {
-  switch (format) {
-    case 'messages': {
-      const messages = parseMessages(row['messages'], 'messages');
-      requireAssistant(messages, 'messages');
-      return { kind: 'conversation', messages };
-    }
-    case 'sharegpt': {
-      const messages = parseMessages(row['conversations'], 'conversations', { roleKey: 'from', contentKey: 'value', roleMap: SHAREGPT_ROLES });
-      requireAssistant(messages, 'conversations');
-      return { kind: 'conversation', messages };
-    }
-    case 'alpaca': {
-      const instruction = requireText(row, 'instruction');
-      const input = row['input'];
-      if (input !== undefined && input !== null && typeof input !== 'string') throw new RowProblem('input', `must be text, got ${describe(input)}`);
-      const output = requireText(row, 'output');
-      const user = input && input.trim() !== '' ? `${instruction}\n\n${input}` : instruction;
-      return { kind: 'prompt_completion', prompt: [{ role: 'user', content: user }], completion: [{ role: 'assistant', content: output }] };
-    }
-    case 'prompt_completion': {
-      const prompt = textOrMessages(row, 'prompt');
-      const completion = textOrMessages(row, 'completion');
-      if (Array.isArray(completion)) requireAssistant(completion, 'completion');
-      return { kind: 'prompt_completion', prompt, completion };
-    }
-    case 'text':
-      return { kind: 'text', text: requireText(row, 'text') };
-    default:
-      throw new RowProblem(null, `is a preference pair (${FORMAT_NAMES[format]}), not an SFT row`);
-  }
-}
-
-/** Converts one preference row; throws RowProblem naming the field. */
-export function toPreferenceRecord(format: FormatId, row: Record<string, unknown>): PreferenceRecord {
-  if (FORMAT_METHOD[format] !== 'dpo') throw new RowProblem(null, `is an SFT row (${FORMAT_NAMES[format]}), not a preference pair`);
-  const chosen = textOrMessages(row, 'chosen');
-  const rejected = textOrMessages(row, 'rejected');
-  if (JSON.stringify(chosen) === JSON.stringify(rejected)) throw new RowProblem('rejected', 'is identical to chosen, so the pair teaches nothing');
-  let rec: PreferenceRecord;
-  if (format === 'preference' || format === 'ultrafeedback') {
-    if (Array.isArray(chosen) && Array.isArray(rejected) && startsWithPrompt(chosen) && startsWithPrompt(rejected)) {
-      // UltraFeedback-binarized: chosen/rejected hold the whole conversation; the prompt column repeats its first turn.
-      rec = splitMessages(chosen, rejected);
-    } else {
-      const prompt = textOrMessages(row, 'prompt');
-      rec = { prompt, chosen, rejected };
-    }
-  } else {
-    if (typeof chosen === 'string' && typeof rejected === 'string') rec = splitHh(chosen, rejected);
-    else if (Array.isArray(chosen) && Array.isArray(rejected)) rec = splitMessages(chosen, rejected);
-    else throw new RowProblem('rejected', 'chosen and rejected must both be text or both be lists of messages');
-  }
-  checkPair(rec);
-  return rec;
-}
-
-function checkPair(rec: PreferenceRecord): void {
-  const { chosen, rejected } = rec;
-  if (Array.isArray(chosen) !== Array.isArray(rejected)) throw new RowProblem('rejected', 'chosen and rejected must both be text or both be lists of messages');
-  if (JSON.stringify(chosen) === JSON.stringify(rejected)) throw new RowProblem('rejected', 'is identical to chosen, so the pair teaches nothing');
-  for (const [name, v] of [['chosen', chosen], ['rejected', rejected]] as const) {
-    if (Array.isArray(v) && v.at(-1)?.role !== 'assistant') throw new RowProblem(name, 'must end with an assistant message');
-  }
-  if (Array.isArray(rec.prompt) && rec.prompt.at(-1)?.role === 'assistant') throw new RowProblem('prompt', 'must not end with an assistant message');
-}
-
-/** Message-list pairs with the prompt inside: the shared leading messages are the prompt. */
-export function splitMessages(chosen: ChatMessage[], rejected: ChatMessage[]): PreferenceRecord {
-  let k = 0;
-  while (k < chosen.length && k < rejected.length && sameMessages(chosen[k], rejected[k])) k++;
-  // The completions start at an assistant message: back up over shared assistant turns.
-  while (k > 0 && chosen[k - 1].role === 'assistant') k--;
-  if (k === 0) throw new RowProblem('chosen', 'chosen and rejected share no leading messages, so the prompt cannot be found (add a "prompt" column)');
-  if (k === chosen.length) throw new RowProblem('chosen', 'has nothing after the shared prompt messages');
-  if (k === rejected.length) throw new RowProblem('rejected', 'has nothing after the shared prompt messages');
-  return { prompt: chosen.slice(0, k), chosen: chosen.slice(k), rejected: rejected.slice(k) };
-}
-
-/**
- * Anthropic HH transcripts (`\n\nHuman: ...\n\nAssistant: ...`): the prompt is the longest shared
- * prefix that ends at an "\n\nAssistant:" boundary; the completions are what follows.
- */
-export function splitHh(chosen: string, rejected: string): PreferenceRecord {
-  let common = 0;
-  const n = Math.min(chosen.length, rejected.length);
-  while (common < n && chosen[common] === rejected[common]) common++;
-  const at = chosen.lastIndexOf(HH_ASSISTANT, common - HH_ASSISTANT.length);
-  if (at < 0 || common < HH_ASSISTANT.length) {
-    throw new RowProblem('chosen', 'chosen and rejected share no prefix ending in "\\n\\nAssistant:", so the prompt cannot be found (add a "prompt" column)');
-  }
-  const cut = at + HH_ASSISTANT.length;
-  const rec = { prompt: chosen.slice(0, cut), chosen: chosen.slice(cut), rejected: rejected.slice(cut) };
-  if (rec.chosen.trim() === '') throw new RowProblem('chosen', 'is empty after the shared prompt');
-  if (rec.rejected.trim() === '') throw new RowProblem('rejected', 'is empty after the shared prompt');
-  return rec;
-}
-
-/**
- * An HH prompt as messages (for tokenizers with a chat template): "\n\nHuman: a\n\nAssistant: b
- * \n\nHuman: c\n\nAssistant:" -> user a, assistant b, user c. Null when it is not HH-shaped.
- */
-export function hhToMessages(prompt: string): ChatMessage[] | null {
-  const parts = prompt.split(/\n\n(Human|Assistant):/);
-  if (parts[0].trim() !== '' || parts.length < 3) return null;
-  const messages: ChatMessage[] = [];
-  for (let i = 1; i < parts.length; i += 2) {
-    const content = parts[i + 1].trim();
-    const role = parts[i] === 'Human' ? 'user' : 'assistant';
-    if (content === '' && i === parts.length - 2 && role === 'assistant') break; // the trailing "Assistant:"
-    if (content === '') return null;
-    messages.push({ role, content });
-  }
-  return messages.length && messages.at(-1)!.role === 'user' ? messages : null;
-}
+  'Expected columns: messages (OpenAI), conversations (ShareGPT), instruction + output or response (Alpaca), prompt/completion, text, ' +
+  'or for DPO prompt/chosen/rejected (or chosen/rejected with the prompt inside, as Anthropic HH; conversations + chosen/rejected, as LLaMA-Factory).';

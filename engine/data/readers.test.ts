@@ -5,6 +5,7 @@ import { NodeFileSource } from '../io/byteSourceNode.ts';
 import { splitCsv } from './csv.ts';
 import { jsonErrorOffset } from './jsonLocate.ts';
 import { byteLines, readDatasetFile, sniffFormat } from './readers.ts';
+import { gzipSync } from 'node:zlib';
 import { DatasetError, formatIssue } from './validate.ts';
 
 const enc = new TextEncoder();
@@ -95,14 +96,10 @@ describe('CSV', () => {
     ]);
   });
 
-  it('parses a cell holding a JSON list of messages', async () => {
-    const cell = JSON.stringify([{ role: 'user', content: 'Hi, "you"' }, { role: 'assistant', content: 'Yo' }]).replaceAll('"', '""');
-    const r = await readDatasetFile(src('m.csv', `messages,id\n"${cell}",1\n[not json],2\n`));
-    expect(r.rows[0].data['messages']).toEqual([
-      { role: 'user', content: 'Hi, "you"' },
-      { role: 'assistant', content: 'Yo' },
-    ]);
-    expect(r.rows[1].data['messages']).toBe('[not json]');
+  it('keeps every cell as text, list-looking ones included (csvCells.ts decodes message columns)', async () => {
+    const r = await readDatasetFile(await NodeFileSource.open(fixture('alpaca_listy.csv')));
+    expect(r.rows.map((x) => x.data['input'])).toEqual(['', '[1,7,9,11,12,14,18,21]', '', '[3, 1, 2]']);
+    expect(r.rows[3].data['output']).toBe('[1, 2, 3]');
   });
 
   it('reports wrong field counts, unclosed quotes and invalid UTF-8 by line', async () => {
@@ -165,5 +162,64 @@ describe('format sniffing without an extension', () => {
     expect(await sniffFormat(src('blob', 'text\nhello'))).toBe('csv');
     const r = await readDatasetFile(src('upload', 'text\nhello'));
     expect(r.rows[0]).toEqual({ line: 2, data: { text: 'hello' } });
+  });
+});
+
+describe('compressed and binary files', () => {
+  it('reads gzip by its magic bytes, whatever the name (hh.jsonl.gz; JSON and CSV too)', async () => {
+    const r = await readDatasetFile(await NodeFileSource.open(fixture('hh.jsonl.gz')));
+    expect([r.fileFormat, r.compression, r.unit]).toEqual(['jsonl', 'gzip', 'line']);
+    expect(r.rows.map((x) => x.line)).toEqual([1, 2, 3]);
+    expect(String(r.rows[0].data['chosen'])).toMatch(/^\n\nHuman: What is the capital of France\?/);
+    const named = await readDatasetFile(src('upload.jsonl', gzipSync(enc.encode('{"text": "a"}\n{oops\n'))));
+    expect([named.compression, named.rows.length, formatIssue(named.issues[0])]).toEqual(['gzip', 1, expect.stringMatching(/^upload\.jsonl line 2: invalid JSON/)]);
+    const csv = await readDatasetFile(src('d.csv.gz', gzipSync(enc.encode('prompt,completion\nQ,A\n'))));
+    expect([csv.fileFormat, csv.rows[0].data]).toEqual(['csv', { prompt: 'Q', completion: 'A' }]);
+    const json = await readDatasetFile(src('blob', gzipSync(enc.encode('[{"text": "a"}]'))));
+    expect(json.fileFormat).toBe('json');
+    const plain = await readDatasetFile(src('d.jsonl', '{"text": "a"}'));
+    expect(plain.compression).toBeNull();
+  });
+
+  it('refuses a damaged gzip file, other compressors and containers, and binary data, saying what to do', async () => {
+    const cut = gzipSync(enc.encode('{"text": "a"}\n'.repeat(100))).subarray(0, 30);
+    const cases: [string, Uint8Array, RegExp, RegExp][] = [
+      ['d.jsonl.gz', cut, /d\.jsonl\.gz: is not a valid gzip file/, /download it again/],
+      ['d.zip', new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3]), /is a ZIP archive .*not a dataset file Whetstone reads/, /Unzip it/],
+      ['d.jsonl.zst', new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 0]), /is Zstandard-compressed/, /zstd -d/],
+      ['d.jsonl.xz', new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0]), /is xz-compressed/, /xz -d/],
+      ['d.jsonl.bz2', new Uint8Array([...enc.encode('BZh9'), 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0]), /is bzip2-compressed/, /bunzip2/],
+      ['data.arrow', new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x78, 0, 0, 0]), /is an Arrow stream/, /Dataset\.from_file/],
+      ['d.feather', enc.encode('ARROW1\0\0'), /is an Arrow IPC \/ Feather v2 file/, /to_json/],
+      ['d.csv.gz', gzipSync(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 9])), /is gzip-compressed a ZIP archive/, /Unzip/],
+      ['d.csv', new Uint8Array([3, 0, 0, 0, 0x9c, 0x88, 0, 1, 2, 3, 250, 251, 0, 0, 7, 8]), /d\.csv: is a binary file, not JSONL, JSON or CSV text/, /Choose the dataset file itself/],
+    ];
+    for (const [name, bytes, problem, hint] of cases) {
+      const err = await readDatasetFile(src(name, bytes)).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(DatasetError);
+      expect((err as DatasetError).message, name).toMatch(problem);
+      expect((err as DatasetError).hint, name).toMatch(hint);
+      expect([...(err as DatasetError).message].some((c) => c < ' ' && c !== '\n'), name).toBe(false);
+      expect((err as DatasetError).message, name).not.toContain('\uFFFD');
+    }
+    // A CSV whose header happens to start with "BZh" is still a CSV.
+    expect((await readDatasetFile(src('b.csv', 'BZh,text\n1,hi\n'))).rows[0].data).toEqual({ BZh: '1', text: 'hi' });
+  });
+});
+
+describe('duplicate keys (JSON.parse would keep the last one)', () => {
+  it('make the row invalid in JSONL and JSON arrays, naming the object', async () => {
+    const l = await readDatasetFile(src('d.jsonl', '{"text": "a"}\n{"messages": [{"role": "user", "content": "a", "content": "b"}]}\n{"text": "x", "text": "y"}\n'));
+    expect(l.rows.map((x) => x.line)).toEqual([1]);
+    expect(l.issues.map(formatIssue)).toEqual([
+      'd.jsonl line 2: messages[0]: the key "content" appears twice in one object (JSON would keep only the last one)',
+      'd.jsonl line 3: the key "text" appears twice in one object (JSON would keep only the last one)',
+    ]);
+    for (const text of ['[{"text": "a"}, {"text": "b", "text": "c"}]', '{"data": [{"text": "a"}, {"text": "b", "text": "c"}], "meta": {"n": 1, "n": 2}}']) {
+      const j = await readDatasetFile(src('d.json', text));
+      expect(j.rows.map((x) => x.line)).toEqual([1]);
+      expect(j.issues.map(formatIssue)).toEqual(['d.json row 2: the key "text" appears twice in one object (JSON would keep only the last one)']);
+    }
+    await expect(readDatasetFile(src('d.json', '{"data": [{"text": "a"}], "data": [{"text": "b"}]}'))).rejects.toThrow(/d\.json: the key "data" appears twice/);
   });
 });

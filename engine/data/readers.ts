@@ -2,12 +2,14 @@
 // CSV (RFC 4180) and Parquet (hyparquet). Every row keeps where it came from: JSONL the physical
 // line, CSV the line where the record starts, JSON arrays and Parquet the row index + 1 ("row N").
 // A row that cannot be read (invalid UTF-8, invalid JSON, not an object) becomes an issue naming
-// its line; the others are read on. Browser-safe (no node: imports).
+// its line; the others are read on. gzip-compressed files are read through (containers.ts), other
+// binary files are refused. Browser-safe (no node: imports).
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import type { ByteSource } from '../io/byteSource.ts';
+import { openDatasetBytes, refuseBinary, type Compression } from './containers.ts';
 import { parseCsv } from './csv.ts';
-import { jsonErrorOffset, lineOfOffset } from './jsonLocate.ts';
+import { duplicateKeys, fieldPath, jsonErrorOffset, lineOfOffset } from './jsonLocate.ts';
 import { DatasetError, type DatasetIssue, type RowUnit } from './validate.ts';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'parquet';
@@ -21,6 +23,8 @@ export interface RawRow {
 export interface ReadResult {
   file: string;
   fileFormat: FileFormat;
+  /** The file was gzip-compressed (its lines are those of the decompressed text). */
+  compression: Compression | null;
   unit: RowUnit;
   rows: RawRow[];
   /** Rows that could not be read, one issue each. */
@@ -29,8 +33,9 @@ export interface ReadResult {
 
 const CHUNK = 4 << 20;
 
+/** The format an extension names (a trailing .gz is looked through: data.jsonl.gz is JSONL). */
 export function formatFromName(name: string): FileFormat | null {
-  const m = /\.(jsonl|ndjson|json|csv|parquet)$/i.exec(name);
+  const m = /\.(jsonl|ndjson|json|csv|parquet)(\.gz)?$/i.exec(name);
   if (!m) return null;
   const ext = m[1].toLowerCase();
   return ext === 'ndjson' ? 'jsonl' : (ext as FileFormat);
@@ -55,20 +60,21 @@ export async function sniffFormat(src: ByteSource): Promise<FileFormat> {
   return 'csv';
 }
 
-/** Reads every row of a dataset file; the format comes from the extension, else from the content. */
-export async function readDatasetFile(src: ByteSource, format?: FileFormat): Promise<ReadResult> {
+/**
+ * Reads every row of a dataset file. gzip is detected by its magic bytes and decompressed; the
+ * format comes from the extension, else from the content (Parquet's magic bytes win over an
+ * extension that says otherwise).
+ */
+export async function readDatasetFile(srcFile: ByteSource, format?: FileFormat): Promise<ReadResult> {
+  if (srcFile.size === 0) throw emptyFile(srcFile.name);
+  const { src, compression } = await openDatasetBytes(srcFile);
   if (src.size === 0) throw emptyFile(src.name);
-  const fileFormat = format ?? formatFromName(src.name) ?? (await sniffFormat(src));
-  switch (fileFormat) {
-    case 'jsonl':
-      return readJsonl(src);
-    case 'json':
-      return readJson(src);
-    case 'csv':
-      return readCsv(src);
-    case 'parquet':
-      return readParquet(src);
-  }
+  const head = await src.read(0, Math.min(src.size, 8192));
+  const isParquet = head.length >= 4 && String.fromCharCode(...head.subarray(0, 4)) === 'PAR1';
+  const fileFormat = format ?? (isParquet ? 'parquet' : (formatFromName(src.name) ?? (await sniffFormat(src))));
+  if (fileFormat !== 'parquet') refuseBinary(src.name, head);
+  const read = fileFormat === 'jsonl' ? readJsonl(src) : fileFormat === 'json' ? readJson(src) : fileFormat === 'csv' ? readCsv(src) : readParquet(src);
+  return { ...(await read), compression };
 }
 
 export function emptyFile(file: string): DatasetError {
@@ -110,7 +116,9 @@ function jsonProblem(e: unknown): string {
   return `invalid JSON: ${(e as Error).message.replace(/^JSON\.parse: /, '')}`;
 }
 
-async function readJsonl(src: ByteSource): Promise<ReadResult> {
+type Read = Omit<ReadResult, 'compression'>;
+
+async function readJsonl(src: ByteSource): Promise<Read> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const rows: RawRow[] = [];
   const issues: DatasetIssue[] = [];
@@ -131,7 +139,12 @@ async function readJsonl(src: ByteSource): Promise<ReadResult> {
       issues.push(issue(src.name, line, jsonProblem(e)));
       continue;
     }
-    if (!isObject(value)) issues.push(issue(src.name, line, `expected a JSON object, got ${kind(value)}`));
+    if (!isObject(value)) {
+      issues.push(issue(src.name, line, `expected a JSON object, got ${kind(value)}`));
+      continue;
+    }
+    const dup = duplicateKeys(text, 1)[0];
+    if (dup) issues.push(duplicateIssue(src.name, line, 'line', dup));
     else rows.push({ line, data: value });
   }
   if (rows.length === 0 && issues.length === 0) throw emptyFile(src.name);
@@ -174,7 +187,7 @@ async function decodeWhole(src: ByteSource): Promise<string> {
   }
 }
 
-async function readJson(src: ByteSource): Promise<ReadResult> {
+async function readJson(src: ByteSource): Promise<Read> {
   const text = await decodeWhole(src);
   if (text.trim() === '') throw emptyFile(src.name);
   let value: unknown;
@@ -196,17 +209,32 @@ async function readJson(src: ByteSource): Promise<ReadResult> {
       'A JSON dataset is a list of objects, one per row; JSON lines (.jsonl) also work.',
     );
   }
+  // Keys given twice: in a row, that row is invalid; the key that holds the rows, the whole file.
+  const rowsKey = isObject(value) ? (Array.isArray(value['data']) ? 'data' : Array.isArray(value['train']) ? 'train' : null) : null;
+  const single = isObject(value) && rowsKey === null;
+  const dupRows = new Map<number, DatasetIssue>();
+  for (const path of duplicateKeys(text, 1000)) {
+    if (rowsKey !== null && path.length === 1 && path[0] === rowsKey) {
+      throw new DatasetError(duplicateIssue(src.name, null, 'row', path), 'Give each key once: JSON keeps only the last of two, so the rows of the first were lost.');
+    }
+    const inRows = single ? [0, ...path] : rowsKey === null ? path : path[0] === rowsKey ? path.slice(1) : null;
+    if (!inRows || typeof inRows[0] !== 'number' || inRows.length < 2) continue; // outside the rows (metadata)
+    const at = inRows[0];
+    if (!dupRows.has(at)) dupRows.set(at, duplicateIssue(src.name, at + 1, 'row', inRows.slice(1)));
+  }
   const rows: RawRow[] = [];
   const issues: DatasetIssue[] = [];
   list.forEach((v, i) => {
-    if (isObject(v)) rows.push({ line: i + 1, data: v });
-    else issues.push(issue(src.name, i + 1, `expected a JSON object, got ${kind(v)}`, 'row'));
+    const dup = dupRows.get(i);
+    if (!isObject(v)) issues.push(issue(src.name, i + 1, `expected a JSON object, got ${kind(v)}`, 'row'));
+    else if (dup) issues.push(dup);
+    else rows.push({ line: i + 1, data: v });
   });
   if (list.length === 0) throw emptyFile(src.name);
   return { file: src.name, fileFormat: 'json', unit: 'row', rows, issues };
 }
 
-async function readCsv(src: ByteSource): Promise<ReadResult> {
+async function readCsv(src: ByteSource): Promise<Read> {
   const bytes = await src.read(0, src.size);
   const issues: DatasetIssue[] = [];
   let text: string;
@@ -234,11 +262,18 @@ async function readCsv(src: ByteSource): Promise<ReadResult> {
   return { file: src.name, fileFormat: 'csv', unit: 'line', rows: parsed.rows.map(({ line, data }) => ({ line, data })), issues: parsed.issues };
 }
 
+/** A key given twice in one object: JSON.parse would keep the last one without a word. */
+function duplicateIssue(file: string, line: number | null, unit: RowUnit, path: (string | number)[]): DatasetIssue {
+  const key = String(path.at(-1));
+  const parent = path.slice(0, -1);
+  return { file, line, unit, field: parent.length ? fieldPath(parent) : null, problem: `the key ${JSON.stringify(key)} appears twice in one object (JSON would keep only the last one)` };
+}
+
 function byLine(a: DatasetIssue, b: DatasetIssue): number {
   return (a.line ?? 0) - (b.line ?? 0);
 }
 
-async function readParquet(src: ByteSource): Promise<ReadResult> {
+async function readParquet(src: ByteSource): Promise<Read> {
   const file = {
     byteLength: src.size,
     async slice(start: number, end?: number): Promise<ArrayBuffer> {

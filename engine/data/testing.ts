@@ -20,6 +20,7 @@ export function fixtureTokenizer(
   return new ChatTokenizer(tokenizerJson, options.config ? options.config(config) : config, {
     generationConfig,
     chatTemplate: options.chatTemplate,
+    templateName: options.templateName,
   });
 }
 

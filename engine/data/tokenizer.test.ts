@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChatTemplateError, type ChatMessage } from './chatTemplate.ts';
 import { fixtureTokenizer, spanTexts } from './testing.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 const QWEN25_TEMPLATE = readFileSync(new URL('./fixtures/qwen2_5_chat_template.jinja', import.meta.url), 'utf8');
 const QWEN_SYSTEM = 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.';

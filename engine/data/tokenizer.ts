@@ -8,7 +8,8 @@
 // not prefix-stable and gets a ChatTemplateError naming the turn. (@huggingface/jinja strips
 // `{% generation %}` tags, so masks cannot come from the template itself.)
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ChatTemplate, ChatTemplateError, pickChatTemplate, type ChatMessage, type RenderOptions } from './chatTemplate.ts';
+import { ModelFormatError } from '../io/errors.ts';
+import { ChatTemplate, ChatTemplateError, DEFAULT_TEMPLATE_NAME, pickChatTemplate, type ChatMessage, type RenderOptions } from './chatTemplate.ts';
 
 export interface TokenSpan {
   /** First token of the span (inclusive). */
@@ -35,6 +36,8 @@ export interface ChatTokenizerOptions {
   generationConfig?: Record<string, unknown>;
   /** A Jinja chat template to use instead of (or in the absence of) tokenizer_config's. */
   chatTemplate?: string;
+  /** How errors name the template, e.g. 'The chat template of HuggingFaceTB/SmolLM2-135M-Instruct'. */
+  templateName?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -48,12 +51,27 @@ export class ChatTokenizer {
   readonly stopTokenIds: number[];
   readonly padTokenId: number | null;
   readonly vocabSize: number;
+  /** The largest token id the tokenizer can produce (added tokens included). */
+  readonly maxTokenId: number;
   readonly chatTemplate: ChatTemplate | null;
   private readonly tokenizer: Tokenizer;
 
   constructor(tokenizerJson: Json, tokenizerConfig: Json, options: ChatTokenizerOptions = {}) {
-    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    this.vocabSize = this.tokenizer.get_vocab(true).size;
+    try {
+      this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+      const vocab = this.tokenizer.get_vocab(true);
+      this.vocabSize = vocab.size;
+      let maxId = -1;
+      for (const id of vocab.values()) if (id > maxId) maxId = id;
+      this.maxTokenId = maxId;
+      this.tokenizer.encode('a', { add_special_tokens: false }); // a broken model section fails here, not mid-dataset
+    } catch (e) {
+      throw new ModelFormatError(
+        'tokenizer.json',
+        `cannot be loaded as a tokenizer: ${(e as Error).message}`,
+        'tokenizer.json is damaged or not a Hugging Face fast-tokenizer file (it needs "model", "decoder", ...); download it again.',
+      );
+    }
     const strings: Record<string, unknown> = {};
     for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token']) {
       const s = tokenString(tokenizerConfig[key]);
@@ -70,7 +88,27 @@ export class ChatTokenizer {
     this.stopTokenIds = [...new Set([...(this.eosTokenId === null ? [] : [this.eosTokenId]), ...genIds])];
 
     const source = options.chatTemplate ?? pickChatTemplate(tokenizerConfig['chat_template']);
-    this.chatTemplate = source === null ? null : new ChatTemplate(source, strings);
+    this.chatTemplate = source === null ? null : new ChatTemplate(source, strings, options.templateName ?? DEFAULT_TEMPLATE_NAME);
+  }
+
+  /**
+   * Refuses a tokenizer that can produce ids the model has no embedding row for (a tokenizer of
+   * another model): training would read past the embedding and every loss would be NaN.
+   */
+  checkFitsModel(vocabSize: number): void {
+    if (this.maxTokenId < vocabSize) return;
+    const over = [...this.tokenizer.get_vocab(true)].filter(([, id]) => id >= vocabSize).sort((a, b) => b[1] - a[1]);
+    const [token, id] = over[0];
+    throw new ModelFormatError(
+      'tokenizer.json',
+      `has ${over.length} token id${over.length === 1 ? '' : 's'} the model cannot embed: ids up to ${id} (${JSON.stringify(token)}), but config.json vocab_size is ${vocabSize}`,
+      'The tokenizer files are from another model: use the tokenizer.json and tokenizer_config.json published with these weights.',
+    );
+  }
+
+  /** The id padded positions get: pad_token, else eos_token (as TRL sets it), else 0. Never a label. */
+  get padId(): number {
+    return this.padTokenId ?? this.eosTokenId ?? 0;
   }
 
   get hasChatTemplate(): boolean {
@@ -82,8 +120,14 @@ export class ChatTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
   }
 
+  /**
+   * Token ids -> text. With skipSpecialTokens (the text shown to people: generate, the
+   * playground), control characters that are not text (NUL, ESC, ... C0/C1 except tab and
+   * newlines) become U+FFFD, so model output never writes NUL bytes or terminal escapes.
+   */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    const text = this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    return options.skipSpecialTokens ? printableText(text) : text;
   }
 
   tokenToId(token: string): number | null {
@@ -201,6 +245,12 @@ export class ChatTokenizer {
   private idOf(token: unknown): number | null {
     return typeof token === 'string' ? (this.tokenizer.token_to_id(token) ?? null) : null;
   }
+}
+
+/** Control characters other than tab, newline and carriage return -> U+FFFD (same length). */
+export function printableText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\ufffd');
 }
 
 function emptySpan(where: string): ChatTemplateError {

@@ -12,7 +12,7 @@ export function align(n: number, to: number): number {
 }
 
 export function checkBufferSize(device: GPUDevice, what: string, bytes: number): void {
-  if (bytes > device.limits.maxBufferSize) throw new GpuOutOfMemory(what, bytes, device.limits.maxBufferSize);
+  if (bytes > device.limits.maxBufferSize) throw GpuOutOfMemory.allocating(what, bytes, device.limits.maxBufferSize);
 }
 
 /** Creates a buffer; throws GpuOutOfMemory up front when it cannot fit one buffer. */
@@ -20,21 +20,6 @@ export function createBuffer(device: GPUDevice, bytes: number, usage: number = S
   const size = Math.max(4, align(bytes, 4));
   checkBufferSize(device, label ?? 'a buffer', size);
   return device.createBuffer({ size, usage, label });
-}
-
-/**
- * Creates a buffer inside an out-of-memory error scope and waits for the verdict, so a failed
- * allocation becomes a typed GpuOutOfMemory instead of a later validation error.
- */
-export async function createBufferChecked(device: GPUDevice, bytes: number, usage: number = STORAGE, label?: string): Promise<GPUBuffer> {
-  device.pushErrorScope('out-of-memory');
-  const buffer = createBuffer(device, bytes, usage, label);
-  const error = await device.popErrorScope();
-  if (error) {
-    buffer.destroy();
-    throw new GpuOutOfMemory(label ?? 'a buffer', bytes, device.limits.maxBufferSize);
-  }
-  return buffer;
 }
 
 type TypedArray = Float32Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;

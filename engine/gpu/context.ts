@@ -14,6 +14,7 @@ import { BufferPool, readBytes, upload } from './buffers.ts';
 import { GpuValidationError } from './errors.ts';
 import { paramsMismatch, structFields, type Params } from './params.ts';
 import { PipelineCache, type PipelineSpec } from './pipelines.ts';
+import type { DispatchProfiler } from './profiler.ts';
 import { Usage } from './usage.ts';
 
 /** A byte range of a buffer, for binding part of a large tensor. */
@@ -48,6 +49,8 @@ export class GpuContext {
   readonly pool: BufferPool;
   /** Counters for the benchmark: command buffers submitted, buffers read back, dispatches, bind groups created. */
   readonly counters = { submits: 0, readbacks: 0, dispatches: 0, bindGroups: 0 };
+  /** Opt-in per-dispatch GPU timing (profiler.ts): each dispatch gets its own timed pass. Null: no cost. */
+  profiler: DispatchProfiler | null = null;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -105,7 +108,7 @@ export class GpuContext {
       this.counters.bindGroups++;
       if (this.bindGroups.size > MAX_BIND_GROUPS) this.resetPending = true;
     }
-    const pass = this.computePass();
+    const pass = this.computePass(spec, x, y, z);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -173,7 +176,9 @@ export class GpuContext {
     this.sinceSubmit = 0;
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.beforeSubmit(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.afterSubmit();
     this.encoder = null;
     this.counters.submits++;
     if (this.resetPending) this.resetCaches();
@@ -235,7 +240,11 @@ export class GpuContext {
     return this.encoder;
   }
 
-  private computePass(): GPUComputePassEncoder {
+  private computePass(spec: PipelineSpec, x: number, y: number, z: number): GPUComputePassEncoder {
+    if (this.profiler) {
+      this.endPass();
+      this.pass = this.commandEncoder().beginComputePass(this.profiler.beginPass(spec, [x, y, z]));
+    }
     this.pass ??= this.commandEncoder().beginComputePass();
     return this.pass;
   }

@@ -2,7 +2,9 @@
 // object that npm `webgpu` (Dawn) creates in Node (see nodeGpu.ts). We ask for the adapter's own
 // limits, not WebGPU's defaults (128 MiB bindings are far too small for LM heads), and enable the
 // optional features the kernels can use.
+import type { DawnToggles } from './dawnToggles.ts';
 import { GpuDeviceLost, WebGpuUnavailable } from './errors.ts';
+import { probeSubgroupMatrix, SUBGROUP_MATRIX_FEATURE, type SubgroupMatrixSupport } from './subgroupMatrix.ts';
 
 export interface GpuCaps {
   /** Human-readable adapter name, e.g. "SwiftShader Device (Subzero) (Google)" or "llvmpipe (Mesa)". */
@@ -22,6 +24,8 @@ export interface GpuCaps {
   maxComputeWorkgroupsPerDimension: number;
   /** True for software adapters (SwiftShader, lavapipe/llvmpipe): slow, for tests only. */
   isCpu: boolean;
+  /** Subgroup-matrix config and WGSL spelling the matmul can use (subgroupMatrix.ts); absent = none. */
+  subgroupMatrix?: SubgroupMatrixSupport | null;
 }
 
 export interface AcquiredDevice {
@@ -30,6 +34,8 @@ export interface AcquiredDevice {
   caps: GpuCaps;
   /** Resolves when the device is lost, with a typed error (never rejects). */
   lost: Promise<GpuDeviceLost>;
+  /** The Dawn toggles the instance was created with (Node only; dawnToggles.ts). */
+  dawnToggles?: DawnToggles;
 }
 
 export interface AcquireOptions {
@@ -76,10 +82,14 @@ export async function acquireDevice(gpu: GPU | undefined | null, options: Acquir
   if (f16) wanted.push('shader-f16');
   if (adapter.features.has('subgroups')) wanted.push('subgroups' as GPUFeatureName);
   if (adapter.features.has('timestamp-query')) wanted.push('timestamp-query');
+  if (adapter.features.has(SUBGROUP_MATRIX_FEATURE)) wanted.push(SUBGROUP_MATRIX_FEATURE as GPUFeatureName);
 
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits });
+    // An experimental feature must never cost the device: retry without it if it was refused.
+    device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits }).catch(() =>
+      adapter.requestDevice({ requiredFeatures: wanted.filter((f) => (f as string) !== SUBGROUP_MATRIX_FEATURE), requiredLimits }),
+    );
   } catch (e) {
     throw new WebGpuUnavailable(`the adapter refused a device (${(e as Error).message})`, 'Close other GPU-heavy tabs or apps and try again.');
   }
@@ -102,6 +112,7 @@ export async function acquireDevice(gpu: GPU | undefined | null, options: Acquir
     maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
     maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
     isCpu: /swiftshader|llvmpipe|lavapipe|software/i.test(`${name} ${info.architecture ?? ''} ${info.device ?? ''}`),
+    subgroupMatrix: await probeSubgroupMatrix(device, adapter.info, f16),
   };
   const lost = device.lost.then((l) => new GpuDeviceLost(l.reason, l.message));
   return { device, adapter, caps, lost };

@@ -4,8 +4,10 @@
 //   2. SwiftShader from Debian's chromium package (VK_ICD_FILENAMES must be set before Dawn starts,
 //      so this path runs in a Dawn instance created after setting it).
 // WHETSTONE_ADAPTER=swiftshader forces 2 (to test the no-f16 path); =default forces 1.
+// Every instance gets the Dawn toggles of dawnToggles.ts (defaults + WHETSTONE_DAWN_TOGGLES).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dawnInstanceFlags, resolveDawnToggles } from './dawnToggles.ts';
 import { acquireDevice, type AcquireOptions, type AcquiredDevice } from './device.ts';
 import { WebGpuUnavailable } from './errors.ts';
 
@@ -44,19 +46,29 @@ export async function acquireNodeDevice(options: AcquireOptions = {}): Promise<A
   Object.assign(globalThis, dawn.globals);
   const choice = process.env.WHETSTONE_ADAPTER ?? 'auto';
   const swiftshader = SWIFTSHADER_ICDS.find(existsSync);
+  const toggles = resolveDawnToggles(process.env);
+  const flags = dawnInstanceFlags(toggles);
+  const acquire = async (gpu: GPU): Promise<AcquiredDevice> => {
+    const acquired = await acquireDevice(gpu, options);
+    // WHETSTONE_SUBGROUP_MATMUL=off|f16-weights|all: which matmuls use subgroup matrices (subgroupMatrix.ts).
+    const use = process.env.WHETSTONE_SUBGROUP_MATMUL;
+    if (acquired.caps.subgroupMatrix && use === 'off') acquired.caps.subgroupMatrix = null;
+    else if (acquired.caps.subgroupMatrix && (use === 'all' || use === 'f16-weights')) acquired.caps.subgroupMatrix.use = use;
+    return { ...acquired, dawnToggles: toggles };
+  };
 
   if (choice === 'swiftshader' && swiftshader) process.env.VK_ICD_FILENAMES = swiftshader;
-  const first = dawn.create([]);
+  const first = dawn.create(flags);
   liveInstances.push(first);
   let adapter = await first.requestAdapter();
-  if (adapter || choice === 'default') return acquireDevice(first, options);
+  if (adapter || choice === 'default') return acquire(first);
 
   if (swiftshader && process.env.VK_ICD_FILENAMES !== swiftshader) {
     process.env.VK_ICD_FILENAMES = swiftshader;
-    const second = dawn.create([]);
+    const second = dawn.create(flags);
     liveInstances.push(second);
     adapter = await second.requestAdapter();
-    if (adapter) return acquireDevice(second, options);
+    if (adapter) return acquire(second);
   }
   const missing = vulkanLoaderPresent()
     ? 'no usable Vulkan driver was found'

@@ -5,6 +5,7 @@
 import { readText, type ByteSource } from './byteSource.ts';
 import { bytesToF32, DTYPE_SIZE, isFloatDtype } from './dtype.ts';
 import { CheckpointError } from './errors.ts';
+import { assertFiniteWeights } from './finiteCheck.ts';
 import { missingFile, type FileSet } from './fileSet.ts';
 import { isPlainObject, parseJsonFile } from './json.ts';
 import { readSafetensorsHeader, readTensorBytes, type TensorInfo } from './safetensors.ts';
@@ -109,7 +110,7 @@ export class Checkpoint {
     for (let i = 0; i < numel; i += perChunk) {
       const count = Math.min(perChunk, numel - i);
       const bytes = await readTensorBytes(src, t, i * size, count * size);
-      bytesToF32(bytes, t.dtype, dst.subarray(i, i + count));
+      assertFiniteWeights(bytesToF32(bytes, t.dtype, dst.subarray(i, i + count)), name, t.file, i);
     }
     return dst;
   }

@@ -2,7 +2,7 @@
 // CheckpointError: a file is missing, truncated, corrupt, or could not be downloaded.
 // ModelFormatError: the files are readable but describe a model Whetstone does not support
 // (unknown model_type, a required config field missing or of the wrong type).
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 
 export class CheckpointError extends WhetstoneError {
   /** The file the problem is in (a path, a File name or a hub path), or '' when it is about the whole folder. */

@@ -4,6 +4,9 @@
 import { BlobSource, MemorySource, type ByteSource } from './byteSource.ts';
 import { CheckpointError } from './errors.ts';
 
+/** Files in memory by name: a checkpoint-N folder, an adapter, what the page sends. */
+export type FileMap = Record<string, Uint8Array>;
+
 export interface FileSet {
   /** For messages: a folder path, "dropped folder <name>", "hub <repo>@<revision>". */
   readonly name: string;

@@ -1,4 +1,4 @@
-// Hub download against a local server that answers like huggingface.co (localHubNode.ts);
+// Hub download against a local server that answers like huggingface.co (testing.ts);
 // never the real network.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { CheckpointError } from './errors.ts';
 import { downloadFromHub, type HubProgress } from './hub.ts';
 import { BrowserHubCache } from './hubCacheBrowser.ts';
 import { NodeHubCache } from './hubCacheNode.ts';
-import { startLocalHub, type LocalHub } from './localHubNode.ts';
+import { startLocalHub, type LocalHub } from './testing.ts';
 import { writeSafetensors } from './safetensors.ts';
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -120,6 +120,22 @@ describe('downloadFromHub', () => {
     await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache, offline: true });
     await downloadFromHub({ repo: 'tiny/model', revision: SHA, hubUrl: hub.url, cache });
     expect(hub.requests).toEqual([]);
+  });
+
+  it('`only` fetches a subset (the tokenizer); an offline full load then names the missing weights', async () => {
+    const cache = new NodeHubCache(join(root, 'only'));
+    const tokenizerFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+    hub.requests.length = 0;
+    const dl = await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache, only: (p) => tokenizerFiles.includes(p) });
+    expect(dl.files.list()).toEqual(tokenizerFiles);
+    expect([...new Set(fileRequests().map((r) => r.path.split('/resolve/main/')[1]))].sort()).toEqual(tokenizerFiles);
+    hub.requests.length = 0;
+    const again = await downloadFromHub({ repo: 'tiny/model', cache, offline: true, only: (p) => tokenizerFiles.includes(p) });
+    expect([again.cached.sort(), hub.requests]).toEqual([tokenizerFiles, []]);
+    await expectError(downloadFromHub({ repo: 'tiny/model', cache, offline: true }), /tiny\/model@main is only partly in the cache \(missing .*model-00001-of-00002\.safetensors/);
+    const full = await downloadFromHub({ repo: 'tiny/model', hubUrl: hub.url, cache });
+    expect(full.cached.sort()).toEqual(tokenizerFiles);
+    expect(full.files.list()).toEqual(NEEDED);
   });
 
   it('handles a revision with slashes (refs/pr/1)', async () => {

@@ -5,6 +5,7 @@
 import { downloadFile, HubApiError, listFiles } from '@huggingface/hub';
 import type { ByteSource } from './byteSource.ts';
 import { CheckpointError } from './errors.ts';
+import { FileSystemError } from './fsErrors.ts';
 import type { FileSet } from './fileSet.ts';
 import { checkRepoPath, MemoryHubCache, type HubCache, type HubFileEntry } from './hubCache.ts';
 
@@ -41,8 +42,17 @@ export interface HubDownloadOptions {
   /** Default: a MemoryHubCache (nothing persists). Node: NodeHubCache; browser: BrowserHubCache. */
   cache?: HubCache;
   onProgress?: (p: HubProgress) => void;
-  /** Use only the cache; fail if repo@revision was never downloaded completely. */
+  /**
+   * Use only the cache and make no request at all (HF_HUB_OFFLINE=1 in the Hugging Face tools);
+   * fail if the files were never downloaded. Without it, a hub that cannot be reached still
+   * serves a repo downloaded before from the cache.
+   */
   offline?: boolean;
+  /**
+   * Fetch only these of the model's files (e.g. the tokenizer's, for a dataset check); the
+   * returned FileSet lists only them. The cache keeps the repo's whole listing.
+   */
+  only?: (path: string) => boolean;
   signal?: AbortSignal;
 }
 
@@ -94,10 +104,11 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
     }
   }
   const selected = selectModelFiles(entries, where);
+  const wanted = opts.only ? selected.filter((f) => opts.only!(f.path)) : selected;
 
   const stale: HubFileEntry[] = [];
   const cached: string[] = [];
-  for (const f of selected) {
+  for (const f of wanted) {
     const size = await cache.stat(opts.repo, revision, f.path);
     const known = manifest?.find((m) => m.path === f.path);
     const sameVersion = !known || !f.oid || !known.oid || known.oid === f.oid;
@@ -140,7 +151,7 @@ export async function downloadFromHub(opts: HubDownloadOptions): Promise<HubDown
   }
   if (stale.length > 0 || !manifest) await cache.writeManifest(opts.repo, revision, selected);
 
-  return { files: cacheFileSet(cache, opts.repo, revision, selected), downloaded: stale.map((f) => f.path), cached };
+  return { files: cacheFileSet(cache, opts.repo, revision, wanted), downloaded: stale.map((f) => f.path), cached };
 }
 
 async function listModelFiles(p: Parameters<typeof listFiles>[0]): Promise<HubFileEntry[]> {
@@ -206,7 +217,7 @@ function hubError(e: HubApiError, where: string, repo: string, hadToken: boolean
 
 /** Wraps a network failure; a cancelled download rethrows the AbortError itself so callers can tell. */
 function networkError(e: unknown, what: string, signal?: AbortSignal): unknown {
-  if (e instanceof CheckpointError || signal?.aborted) return e;
+  if (e instanceof CheckpointError || e instanceof FileSystemError || signal?.aborted) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new CheckpointError('', `could not download ${what}: ${msg}`, 'Check the network connection (or pass offline: true to use the cache) and try again.');
+  return new CheckpointError('', `could not download ${what}: ${msg}`, 'Check the network connection and try again (a model downloaded once before loads from the cache when the hub cannot be reached).');
 }

@@ -3,6 +3,7 @@
 // (hubCacheNode.ts, a folder), BrowserHubCache (hubCacheBrowser.ts, Cache Storage).
 // Access tokens never reach a cache: only file bytes and the file list are stored.
 import { MemorySource, type ByteSource } from './byteSource.ts';
+import { CheckpointError } from './errors.ts';
 
 /** One file of a repo as listed by the hub. `oid` (git or LFS sha) tells when a cached file is stale. */
 export interface HubFileEntry {
@@ -14,7 +15,7 @@ export interface HubFileEntry {
 export interface HubCache {
   /** For messages, e.g. the cache folder. */
   readonly name: string;
-  /** The files of the last complete download of repo@revision, or null. */
+  /** The file list of repo@revision as last listed, or null (stat tells which files are cached). */
   readManifest(repo: string, revision: string): Promise<HubFileEntry[] | null>;
   writeManifest(repo: string, revision: string, entries: HubFileEntry[]): Promise<void>;
   /** Size in bytes of the cached file, null when absent. */
@@ -55,6 +56,6 @@ export class MemoryHubCache implements HubCache {
 export function checkRepoPath(path: string): void {
   const parts = path.split('/');
   if (path.startsWith('/') || path.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new Error(`unsafe file path from the hub: ${JSON.stringify(path)}`);
+    throw new CheckpointError('', `unsafe file path from the hub: ${JSON.stringify(path)}`, 'The hub listed a file path that could escape the cache folder; this repo cannot be downloaded safely.');
   }
 }

@@ -2,6 +2,7 @@
 // Each file is a Response under a synthetic https URL; its size is kept in a header so stat()
 // does not read the body. Reads go through Response.blob(), which browsers keep on disk.
 import { BlobSource, type ByteSource } from './byteSource.ts';
+import { CheckpointError } from './errors.ts';
 import { checkRepoPath, type HubCache, type HubFileEntry } from './hubCache.ts';
 
 const SIZE_HEADER = 'x-whetstone-size';
@@ -64,7 +65,7 @@ export class BrowserHubCache implements HubCache {
         .open(this.cacheName)
         .then((c) => c.match(key))
         .then((res) => {
-          if (!res) throw new Error(`${path} is no longer in ${this.name} (the browser evicted it); load the model again.`);
+          if (!res) throw new CheckpointError(path, `is no longer in ${this.name} (the browser evicted it)`, 'Load the model again (it downloads the evicted files).');
           return res.blob();
         }));
     return {

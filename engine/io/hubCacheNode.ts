@@ -6,7 +6,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ByteSource } from './byteSource.ts';
 import { NodeFileSource } from './byteSourceNode.ts';
+import { fsError, withFsErrors } from './fsErrors.ts';
 import { checkRepoPath, type HubCache, type HubFileEntry } from './hubCache.ts';
+
+const CACHE_HINT = 'Free some disk space (or point the cache elsewhere), then load the model again; files already cached are kept.';
 
 export const DEFAULT_HUB_CACHE = join(homedir(), '.cache', 'whetstone', 'hub');
 const MANIFEST = '.whetstone-manifest.json';
@@ -41,10 +44,20 @@ export class NodeHubCache implements HubCache {
 
   async writeManifest(repo: string, revision: string, entries: HubFileEntry[]): Promise<void> {
     const final = join(this.dir(repo, revision), MANIFEST);
-    await mkdir(dirname(final), { recursive: true });
-    const tmp = tempName(final);
-    await writeFile(tmp, JSON.stringify(entries, null, 1));
-    await rename(tmp, final);
+    await withFsErrors(
+      final,
+      'write the hub cache manifest',
+      async () => {
+        await mkdir(dirname(final), { recursive: true });
+        const tmp = tempName(final);
+        await writeFile(tmp, JSON.stringify(entries, null, 1)).catch(async (e: unknown) => {
+          await unlink(tmp).catch(() => undefined);
+          throw e;
+        });
+        await rename(tmp, final);
+      },
+      CACHE_HINT,
+    );
   }
 
   async stat(repo: string, revision: string, path: string): Promise<number | null> {
@@ -54,9 +67,9 @@ export class NodeHubCache implements HubCache {
 
   async write(repo: string, revision: string, path: string, body: ReadableStream<Uint8Array>): Promise<void> {
     const final = this.file(repo, revision, path);
-    await mkdir(dirname(final), { recursive: true });
+    await withFsErrors(dirname(final), 'create the hub cache folder', () => mkdir(dirname(final), { recursive: true }), CACHE_HINT);
     const tmp = tempName(final);
-    const fh = await open(tmp, 'w');
+    const fh = await withFsErrors(final, 'write to the hub cache', () => open(tmp, 'w'), CACHE_HINT);
     try {
       const reader = body.getReader();
       for (;;) {
@@ -70,7 +83,7 @@ export class NodeHubCache implements HubCache {
     } catch (e) {
       await fh.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
-      throw e;
+      throw fsError(e, final, 'write to the hub cache', CACHE_HINT);
     }
   }
 

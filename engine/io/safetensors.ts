@@ -166,12 +166,20 @@ export interface TensorToWrite {
   data: Uint8Array;
 }
 
+/** A tensor's header entry: its data follows the previous entry's in the data region. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  byteLength: number;
+}
+
 /**
- * Serialises tensors as safetensors, like the reference `serialize`: names sorted, data packed
- * contiguously, header padded with spaces to a multiple of 8 bytes so the data region is aligned.
+ * The first bytes of a safetensors file whose data region holds `entries` in the given order:
+ * the u64 length and the JSON header, padded with spaces to a multiple of 8 bytes so the data
+ * region is aligned. (A writer that streams tensor data appends each tensor's bytes after it.)
  */
-export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
-  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+export function encodeSafetensorsHeader(entries: SafetensorsEntry[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -180,27 +188,40 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
     header.__metadata__ = metadata;
   }
   let offset = 0;
-  for (const t of sorted) {
+  for (const t of entries) {
     if (t.name === '__metadata__' || Object.prototype.hasOwnProperty.call(header, t.name)) {
       throw new TypeError(`writeSafetensors: duplicate or reserved tensor name ${JSON.stringify(t.name)}`);
     }
     if (!isDtype(t.dtype)) throw new TypeError(`writeSafetensors: unknown dtype ${t.dtype}`);
     const numel = t.shape.reduce((p, d) => p * d, 1);
-    if (numel * DTYPE_SIZE[t.dtype] !== t.data.byteLength) {
-      throw new TypeError(
-        `writeSafetensors: ${t.name} (${t.dtype}, [${t.shape}]) needs ${numel * DTYPE_SIZE[t.dtype]} bytes, got ${t.data.byteLength}`,
-      );
+    if (numel * DTYPE_SIZE[t.dtype] !== t.byteLength) {
+      throw new TypeError(`writeSafetensors: ${t.name} (${t.dtype}, [${t.shape}]) needs ${numel * DTYPE_SIZE[t.dtype]} bytes, got ${t.byteLength}`);
     }
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.byteLength / 8) * 8;
-  const out = new Uint8Array(8 + padded + offset);
+  const out = new Uint8Array(8 + padded);
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.byteLength, 8 + padded);
-  let pos = 8 + padded;
+  return out;
+}
+
+/**
+ * Serialises tensors as safetensors, like the reference `serialize`: names sorted, data packed
+ * contiguously, header padded with spaces to a multiple of 8 bytes so the data region is aligned.
+ */
+export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
+  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const header = encodeSafetensorsHeader(
+    sorted.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.data.byteLength })),
+    metadata,
+  );
+  const out = new Uint8Array(header.byteLength + sorted.reduce((s, t) => s + t.data.byteLength, 0));
+  out.set(header, 0);
+  let pos = header.byteLength;
   for (const t of sorted) {
     out.set(t.data, pos);
     pos += t.data.byteLength;

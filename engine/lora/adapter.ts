@@ -11,30 +11,11 @@
 import { createBuffer } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ModelSpec } from '../model/config.ts';
-import { GROUP_NAMES, LINEAR_GROUPS, type ModuleName } from '../model/weights.ts';
+import { moduleShape, type ModuleName } from '../model/modules.ts';
+import { GROUP_NAMES, LINEAR_GROUPS } from '../model/weights.ts';
 import { seededUniform } from '../util/random.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { loraScale, type LoraAdapter, type LoraChunk, type LoraConfig, type LoraModule } from './types.ts';
-
-/** (in, out) features of module m in this architecture. */
-export function moduleShape(spec: ModelSpec, m: ModuleName): { inFeatures: number; outFeatures: number } {
-  const q = spec.numHeads * spec.headDim;
-  const kv = spec.numKvHeads * spec.headDim;
-  switch (m) {
-    case 'q_proj':
-      return { inFeatures: spec.hiddenSize, outFeatures: q };
-    case 'k_proj':
-    case 'v_proj':
-      return { inFeatures: spec.hiddenSize, outFeatures: kv };
-    case 'o_proj':
-      return { inFeatures: q, outFeatures: spec.hiddenSize };
-    case 'gate_proj':
-    case 'up_proj':
-      return { inFeatures: spec.hiddenSize, outFeatures: spec.intermediateSize };
-    case 'down_proj':
-      return { inFeatures: spec.intermediateSize, outFeatures: spec.hiddenSize };
-  }
-}
 
 export interface InitialWeights {
   A: Float32Array;

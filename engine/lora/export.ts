@@ -7,17 +7,17 @@
 // produced on demand by chunks() (a header, then one tensor or one 16 MiB piece at a time), so a
 // writer (exportNode.ts, or a browser FileSystemWritableFileStream / Blob parts) never holds a
 // whole shard. Sizes are known up front.
-import { readText, type ByteSource } from '../io/byteSource.ts';
+import type { ByteSource } from '../io/byteSource.ts';
 import { SINGLE_WEIGHTS, WEIGHTS_INDEX, type Checkpoint, type CheckpointTensor } from '../io/checkpoint.ts';
 import { DTYPE_SIZE, bytesToF32, isFloatDtype, type Dtype, type FloatDtype } from '../io/dtype.ts';
 import { CheckpointError } from '../io/errors.ts';
 import type { FileSet } from '../io/fileSet.ts';
-import { readSafetensorsHeader } from '../io/safetensors.ts';
+import { encodeSafetensorsHeader, readSafetensorsHeader } from '../io/safetensors.ts';
 import { modelSpecFromConfig } from '../model/config.ts';
-import { LORA_MODULES, modulePath, type ModuleName } from '../model/weights.ts';
-import { moduleShape, type InitialWeights } from './adapter.ts';
+import { LORA_MODULES, modulePath, moduleShape, type ModuleName } from '../model/modules.ts';
+import type { InitialWeights } from './adapter.ts';
 import { encodeF64Into, mergeLoraToBytes } from './merge.ts';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, parsePeftConfig, readPeftWeights } from './peft.ts';
+import { ADAPTER_WEIGHTS, readAdapterConfig, readPeftWeights } from './peft.ts';
 import { loraScale, type LoraConfig } from './types.ts';
 
 /** 'same': every tensor keeps the base checkpoint's dtype (BF16 base -> BF16 file). */
@@ -89,11 +89,7 @@ const HINT_MISMATCH = 'The adapter was trained for a different model: pass the b
  * targeted module of an existing layer; every expected key must be there with the right shape).
  */
 export async function readAdapterForMerge(files: FileSet, ckpt: Checkpoint): Promise<MergeAdapter> {
-  const have = new Set(files.list());
-  for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS]) {
-    if (!have.has(f)) throw new CheckpointError('', `${files.name} has no ${f}`, 'A PEFT adapter folder holds adapter_config.json and adapter_model.safetensors.');
-  }
-  const config = parsePeftConfig(await readText(files.open(ADAPTER_CONFIG)), `${files.name}/${ADAPTER_CONFIG}`);
+  const config = await readAdapterConfig(files);
   const spec = modelSpecFromConfig(ckpt.config, ckpt.generationConfig);
   const src: ByteSource = files.open(ADAPTER_WEIGHTS);
   const header = await readSafetensorsHeader(src);
@@ -158,23 +154,6 @@ function numel(shape: number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
-/** The safetensors header for tensors laid out in this order: [u64 N][JSON padded with spaces to 8]. */
-function safetensorsHeader(tensors: PlannedTensor[], metadata: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.info.name] = { dtype: t.dtype, shape: t.info.shape, data_offsets: [offset, offset + t.bytes] };
-    offset += t.bytes;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.byteLength / 8) * 8;
-  const out = new Uint8Array(8 + padded);
-  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.byteLength);
-  return out;
-}
-
 /** Splits tensors (in name order) greedily into shards of at most maxBytes of data (a bigger tensor goes alone). */
 function planShards(tensors: PlannedTensor[], maxBytes: number): PlannedTensor[][] {
   const shards: PlannedTensor[][] = [];
@@ -222,7 +201,7 @@ export function exportMergedModel(ckpt: Checkpoint, adapter: MergeAdapter, opts:
   };
   const files: ExportFile[] = shards.map((tensors, i) => {
     const name = shardName(i);
-    const header = safetensorsHeader(tensors, metadata);
+    const header = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.info.name, dtype: t.dtype, shape: t.info.shape, byteLength: t.bytes })), metadata);
     const size = header.byteLength + tensors.reduce((s, t) => s + t.bytes, 0);
     return {
       name,

@@ -11,12 +11,15 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { WEIGHTS_INDEX } from '../io/checkpoint.ts';
 import { CheckpointError } from '../io/errors.ts';
+import { fsError, withFsErrors } from '../io/fsErrors.ts';
 import type { MergedExport } from './export.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './peft.ts';
 
 export interface WriteExportOptions {
   /** Folders the output must not be (the base model, the adapter): refused when equal. */
   inputDirs?: string[];
+  /** What is written, for messages (default "merged model"). */
+  what?: string;
 }
 
 /** Files in `dir` that would conflict with the export (see the header comment). */
@@ -28,11 +31,12 @@ async function conflicts(dir: string, ours: Set<string>): Promise<string[]> {
 }
 
 /** Writes every file of `exp` into `outputDir` (created if missing). Returns the paths written. */
-export async function writeMergedExport(exp: MergedExport, outputDir: string, opts: WriteExportOptions = {}): Promise<string[]> {
+export async function writeMergedExport(exp: Pick<MergedExport, 'files'>, outputDir: string, opts: WriteExportOptions = {}): Promise<string[]> {
   const out = resolve(outputDir);
+  const what = opts.what ?? 'merged model';
   for (const d of opts.inputDirs ?? []) {
     if (resolve(d) === out) {
-      throw new CheckpointError(outputDir, 'is also an input folder', 'Write the merged model to a new folder (--output_dir), not over the base model or the adapter.');
+      throw new CheckpointError(outputDir, 'is also an input folder', opts.what ? `Write the ${what} to a new folder (--output_dir), not over its input.` : 'Write the merged model to a new folder (--output_dir), not over the base model or the adapter.');
     }
   }
   const st = await stat(out).catch(() => null);
@@ -42,11 +46,11 @@ export async function writeMergedExport(exp: MergedExport, outputDir: string, op
   if (bad.length > 0) {
     throw new CheckpointError(
       outputDir,
-      `already holds ${bad.join(', ')}, which the merged model would not replace`,
-      'Use an empty folder for --output_dir, or remove those files: a loader could read them instead of the merged weights.',
+      `already holds ${bad.join(', ')}, which the ${what} would not replace`,
+      `Use an empty folder for --output_dir, or remove those files: a loader could read them instead of the ${opts.what ? `${what}'s` : 'merged'} weights.`,
     );
   }
-  await mkdir(out, { recursive: true });
+  await withFsErrors(outputDir, 'create the folder', () => mkdir(out, { recursive: true }));
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const temps: string[] = [];
   try {
@@ -78,6 +82,6 @@ export async function writeMergedExport(exp: MergedExport, outputDir: string, op
     return paths;
   } catch (e) {
     for (const t of temps) await unlink(t).catch(() => undefined);
-    throw e;
+    throw fsError(e, outputDir, 'write the merged model', 'Free some disk space or pick another --output_dir; the files written there before are unchanged.');
   }
 }

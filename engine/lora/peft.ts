@@ -4,10 +4,11 @@
 // loadable by peft.PeftModel.from_pretrained, and readable back here.
 import { bytesToF32, f32ToBytes } from '../io/dtype.ts';
 import { CheckpointError } from '../io/errors.ts';
-import type { ByteSource } from '../io/byteSource.ts';
+import { readText, type ByteSource } from '../io/byteSource.ts';
+import type { FileSet } from '../io/fileSet.ts';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { isPlainObject } from '../io/json.ts';
-import { LORA_MODULES, modulePath, type ModuleName } from '../model/weights.ts';
+import { LORA_MODULES, modulePath, type ModuleName } from '../model/modules.ts';
 import type { ModelSpec } from '../model/config.ts';
 import type { InitialWeights } from './adapter.ts';
 import type { LoraConfig } from './types.ts';
@@ -48,6 +49,11 @@ export function peftConfigJson(config: LoraConfig, baseModel: string): string {
 
 /** adapter_model.safetensors bytes from weights read back from the GPU (F32, like PEFT's default save). */
 export function peftWeightsBytes(config: LoraConfig, numLayers: number, weights: Map<string, InitialWeights>): Uint8Array {
+  return writeSafetensors(peftLoraTensors(config, numLayers, weights), { format: 'pt' });
+}
+
+/** The lora_A / lora_B tensors of an adapter file, in PEFT's names and shapes (F32). */
+export function peftLoraTensors(config: LoraConfig, numLayers: number, weights: Map<string, InitialWeights>): TensorToWrite[] {
   const tensors: TensorToWrite[] = [];
   for (let l = 0; l < numLayers; l++) {
     for (const m of config.targetModules) {
@@ -59,7 +65,16 @@ export function peftWeightsBytes(config: LoraConfig, numLayers: number, weights:
       tensors.push({ name: peftKey(l, m, 'B'), dtype: 'F32', shape: [outF, config.r], data: f32ToBytes(w.B, 'F32') });
     }
   }
-  return writeSafetensors(tensors, { format: 'pt' });
+  return tensors;
+}
+
+/** adapter_config.json of a PEFT adapter folder, parsed; throws when either adapter file is missing. */
+export async function readAdapterConfig(files: FileSet): Promise<LoraConfig> {
+  const have = new Set(files.list());
+  for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS]) {
+    if (!have.has(f)) throw new CheckpointError('', `${files.name} has no ${f}`, 'A PEFT adapter folder holds adapter_config.json and adapter_model.safetensors.');
+  }
+  return parsePeftConfig(await readText(files.open(ADAPTER_CONFIG)), `${files.name}/${ADAPTER_CONFIG}`);
 }
 
 /** Parses adapter_config.json into our LoraConfig; refuses what we cannot apply faithfully. */

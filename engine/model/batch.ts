@@ -2,8 +2,7 @@
 // shifted the way Hugging Face shifts them (labels[t] is the token that logits at t must predict;
 // -100 where the loss ignores it), RoPE positions, and packed-row segment ids when rows are packed.
 import type { GpuContext } from '../gpu/context.ts';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../util/labels.ts';
 
 export interface TokenBatch {
   B: number;

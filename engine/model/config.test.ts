@@ -243,3 +243,37 @@ describe('modelSpecFromConfig', () => {
     expectFormatError(() => modelSpecFromConfig({ ...qwen25_05b, use_sliding_window: true }), /sliding-window/);
   });
 });
+
+describe('config size bounds', () => {
+  const base = { model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256, max_position_embeddings: 512 };
+  const fails = (over: Record<string, unknown>) => {
+    let err: unknown = null;
+    try {
+      modelSpecFromConfig({ ...base, ...over });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ModelFormatError);
+    return (err as Error).message;
+  };
+
+  it('num_hidden_layers: 1e9 fails at once with a clear message', () => {
+    expect(fails({ num_hidden_layers: 1e9 })).toBe('config.json: "num_hidden_layers" is 1000000000; Whetstone accepts at most 1024 (far above any Llama-family model)');
+  });
+
+  it('bounds every size field', () => {
+    for (const [key, value] of [['vocab_size', 1e7], ['hidden_size', 1 << 20], ['intermediate_size', 1e6], ['num_attention_heads', 4096], ['num_key_value_heads', 2048], ['head_dim', 4096], ['max_position_embeddings', 1e9]] as const) {
+      expect(fails({ [key]: value })).toContain(`"${key}" is ${value}; Whetstone accepts at most`);
+    }
+  });
+
+  it('bounds products of sizes (one weight matrix, the whole model)', () => {
+    expect(fails({ vocab_size: 1 << 20, hidden_size: 1 << 16, num_attention_heads: 64 })).toContain('vocab_size x hidden_size is');
+    expect(fails({ hidden_size: 16384, intermediate_size: 200000, num_attention_heads: 128, num_hidden_layers: 1000, vocab_size: 1000 })).toContain('parameters (num_hidden_layers x layer size)');
+  });
+
+  it('accepts the largest real Llama-family shapes (Llama 3.1 405B)', () => {
+    const spec = modelSpecFromConfig({ ...base, hidden_size: 16384, intermediate_size: 53248, num_attention_heads: 128, num_key_value_heads: 8, num_hidden_layers: 126, vocab_size: 128256, max_position_embeddings: 131072 });
+    expect(parameterCount(spec) / 1e9).toBeCloseTo(405.9, 0);
+  });
+});

@@ -42,11 +42,49 @@ function bad(problem: string, hint = 'config.json looks damaged or is not a tran
   throw new ModelFormatError(FILE, problem, hint);
 }
 
+/**
+ * Upper bounds on config sizes, far above any Llama-family checkpoint (Llama 3.1 405B: 126 layers,
+ * hidden 16384, intermediate 53248, 128 heads; Qwen2.5: vocab 152064; Llama 4: 10M positions), so a
+ * damaged or hostile config.json (num_hidden_layers: 1e9) fails at once instead of exhausting
+ * memory while the model is planned.
+ */
+export const CONFIG_LIMITS: Record<string, number> = {
+  vocab_size: 1 << 20,
+  hidden_size: 1 << 16,
+  intermediate_size: 1 << 18,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 1024,
+  max_position_embeddings: 1 << 24,
+};
+/** Elements of one weight matrix (vocab x hidden, hidden x intermediate, ...): 2^32 (16 GiB in f32). */
+export const MAX_MATRIX_ELEMENTS = 2 ** 32;
+/** Parameters of the whole base model: 2 trillion. */
+export const MAX_PARAMETERS = 2e12;
+
 function posInt(c: Record<string, unknown>, key: string, fallback?: number): number {
   const v = c[key] ?? fallback;
   if (v === undefined || v === null) bad(`required field "${key}" is missing`);
   if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(`"${key}" is ${JSON.stringify(v)}; expected a positive integer`);
+  const max = CONFIG_LIMITS[key];
+  if (max !== undefined && (v as number) > max) bad(`"${key}" is ${v}; Whetstone accepts at most ${max} (far above any Llama-family model)`);
   return v as number;
+}
+
+/** Products of sizes: every weight matrix and the whole model must be of a size that can exist. */
+function checkProducts(s: ModelSpec): void {
+  const H = s.hiddenSize;
+  const matrices: [string, number][] = [
+    ['vocab_size x hidden_size', s.vocabSize * H],
+    ['hidden_size x intermediate_size', H * s.intermediateSize],
+    ['hidden_size x num_attention_heads x head_dim', H * s.numHeads * s.headDim],
+  ];
+  for (const [what, n] of matrices) {
+    if (n > MAX_MATRIX_ELEMENTS) bad(`${what} is ${n.toExponential(2)} elements; one weight matrix can hold at most ${MAX_MATRIX_ELEMENTS.toExponential(2)}`);
+  }
+  const params = parameterCount(s);
+  if (params > MAX_PARAMETERS) bad(`the config describes ${params.toExponential(2)} parameters (num_hidden_layers x layer size); Whetstone accepts at most ${MAX_PARAMETERS.toExponential(0)}`);
 }
 
 function posNum(c: Record<string, unknown>, key: string, fallback: number): number {
@@ -119,7 +157,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, generationC
   const bos = tokenIds(config.bos_token_id ?? generationConfig?.bos_token_id, 'bos_token_id');
   const dtype = config.torch_dtype ?? config.dtype ?? null;
 
-  return {
+  const spec: ModelSpec = {
     modelType,
     vocabSize: posInt(config, 'vocab_size'),
     hiddenSize,
@@ -141,6 +179,8 @@ export function modelSpecFromConfig(config: Record<string, unknown>, generationC
     eosTokenIds: [...new Set(eos)],
     torchDtype: typeof dtype === 'string' ? dtype : null,
   };
+  checkProducts(spec);
+  return spec;
 }
 
 /** Total parameters of the base model (embedding, layers, final norm, and lm_head unless tied). */

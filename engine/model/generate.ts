@@ -4,7 +4,7 @@
 // samples, and reads one row of logits per step.
 import { createBuffer } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import type { LoraAdapter } from '../lora/types.ts';
+import type { LoraAdapter } from './loraTypes.ts';
 import type { LlamaModel } from './model.ts';
 import { Sampler, type SamplingOptions } from './sampling.ts';
 

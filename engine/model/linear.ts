@@ -17,7 +17,7 @@ import { upload } from '../gpu/buffers.ts';
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { dropoutBackwardSum } from '../ops/dropout.ts';
 import { matmul, type LoraSegments, type Operand, type OutOperand } from '../ops/matmul.ts';
-import type { LoraModule } from '../lora/types.ts';
+import type { LoraModule } from './loraTypes.ts';
 import type { LinearGroup, ModuleName } from './weights.ts';
 
 /** The LoRA of one module for one micro-batch. */

@@ -13,7 +13,8 @@ import { elementBytes } from '../ops/operands.ts';
 import type { ModelSpec } from './config.ts';
 import { toStorage, uploadGroup, type StorageArray } from './groupWeights.ts';
 import { GROUP_NAMES, LINEAR_GROUPS, LORA_MODULES, modulePath, type GroupName, type LayerWeights, type LinearGroup, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
+import { assertFiniteWeights } from '../io/finiteCheck.ts';
 
 export interface LoadProgress {
   tensor: string;
@@ -63,8 +64,10 @@ export async function loadWeights(ctx: GpuContext, spec: ModelSpec, ckpt: Checkp
     if (!isFloatDtype(t.dtype)) throw new CheckpointError(t.file, `tensor ${name} is ${t.dtype}`, 'Model weights must be BF16, F16 or F32.');
     const size = DTYPE_SIZE[t.dtype];
     const bytes = await ckpt.readTensorBytes(name, r * cols * size, n * cols * size);
+    const f32 = bytesToF32(bytes, t.dtype);
+    assertFiniteWeights(f32, name, t.file, r * cols);
     if ((t.dtype === 'BF16' && dtype === 'bf16') || (t.dtype === 'F16' && dtype === 'f16')) return new Uint16Array(bytes.slice().buffer);
-    return toStorage(bytesToF32(bytes, t.dtype), dtype);
+    return toStorage(f32, dtype);
   };
   const table = async (name: string, rows: number, cols: number): Promise<RowChunk[]> => {
     checkShape(ckpt, name, [rows, cols]);

@@ -12,7 +12,8 @@ import { maskedTokenMeanBackward } from '../ops/lossReduce.ts';
 import { expectClose } from '../ops/testing.ts';
 import { batchFromRows, uploadBatch } from './batch.ts';
 import { KvCache, decodeStep, generate } from './generate.ts';
-import { loadAdapter, loadModel } from './loadModel.ts';
+import { loadAdapter } from '../lora/load.ts';
+import { loadModel } from './loadModel.ts';
 import type { WeightType } from './weights.ts';
 
 interface ModelGolden {

@@ -9,7 +9,7 @@ import { embeddingForward } from '../ops/embedding.ts';
 import { matmul } from '../ops/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
 import { ropeInvFreq } from '../ops/rope.ts';
-import type { LoraAdapter } from '../lora/types.ts';
+import type { LoraAdapter } from './loraTypes.ts';
 import { activationBytes, allocateActivations, destroyActivations, type BlockDims, type LayerActivations } from './activations.ts';
 import type { GpuBatch } from './batch.ts';
 import { blockBackward, blockForward, releaseSaved, type KvSink, type LayerLora, type LayerSaved, type SequenceInputs } from './block.ts';

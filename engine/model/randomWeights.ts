@@ -3,7 +3,7 @@
 // 1/sqrt(in)), norms 1, embeddings ~ U(-0.05, 0.05); one row chunk per binding-sized slab.
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { moduleShape } from '../lora/adapter.ts';
+import { moduleShape } from './modules.ts';
 import { elementBytes } from '../ops/operands.ts';
 import { seededUniform } from '../util/random.ts';
 import type { ModelSpec } from './config.ts';

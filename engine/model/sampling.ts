@@ -1,6 +1,7 @@
 // Next-token sampling on the CPU from one row of logits (V): greedy at temperature 0, else
 // temperature -> top-k -> top-p (nucleus) -> a draw from a seeded generator, like transformers'
 // TemperatureLogitsWarper / TopKLogitsWarper / TopPLogitsWarper order.
+import { WhetstoneError } from '../errors.ts';
 import { seededUniform } from '../util/random.ts';
 
 export interface SamplingOptions {
@@ -18,6 +19,15 @@ export class Sampler {
 
   next(logits: Float32Array): number {
     const { temperature, topK = 0, topP = 1 } = this.options;
+    // NaN logits would pick token 0 for ever (argmax of NaNs) and print garbage: refuse them.
+    for (let i = 0; i < logits.length; i++) {
+      if (Number.isNaN(logits[i])) {
+        throw new WhetstoneError(
+          `The model produced NaN logits (vocabulary entry ${i}): its weights or the adapter hold NaN/Inf values`,
+          'Check the adapter (a run whose loss went NaN saves NaN weights) or download the model again.',
+        );
+      }
+    }
     if (!(temperature > 0)) return argmax(logits);
     let ids = Array.from(logits.keys());
     const scaled = (i: number) => logits[i] / temperature;

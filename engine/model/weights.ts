@@ -6,11 +6,11 @@
 // so each group is one GEMM (with its LoRA in the same dispatch, model/linear.ts).
 import type { Binding } from '../gpu/context.ts';
 import type { StorageKind } from '../ops/operands.ts';
+import type { ModuleName } from './modules.ts';
 
 export type WeightType = StorageKind;
 
-export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type ModuleName = (typeof LORA_MODULES)[number];
+export { LORA_MODULES, modulePath, type ModuleName } from './modules.ts';
 
 /** The fused groups, in layer order; members in LORA_MODULES order. */
 export const LINEAR_GROUPS = {
@@ -65,12 +65,6 @@ export interface ModelWeights {
   lmHeadDtype: WeightType;
   /** Every buffer owned, for destroy(). */
   buffers: GPUBuffer[];
-}
-
-/** HF parameter names of layer `i`'s linear `m` (e.g. model.layers.3.self_attn.q_proj). */
-export function modulePath(layer: number, m: ModuleName): string {
-  const group = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn';
-  return `model.layers.${layer}.${group}.${m}`;
 }
 
 /** Bytes of the weight buffers (what `weight_bytes_per_param` divides by the parameter count). */

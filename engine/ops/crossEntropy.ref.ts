@@ -3,7 +3,9 @@
 //   logits = hidden @ W^T                      hidden is (N, H), W is (V, H), logits is (N, V)
 //   lse[i] = log sum_v exp(logits[i, v])
 //   loss[i] = lse[i] - logits[i, label[i]]     (0 where label[i] == -100)
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../util/labels.ts';
+
+export { IGNORE_INDEX };
 
 export interface CrossEntropyRef {
   logits: Float64Array; // (N, V)

@@ -3,12 +3,12 @@
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource } from '../gpu/pipelines.ts';
+import { DPO_LOSS_TYPES, type DpoLossType } from '../recipe/fields.ts';
 import code from '../wgsl/dpoLoss.wgsl?raw';
 
-const SOURCE: KernelSource = { name: 'dpoLoss', code };
+export { DPO_LOSS_TYPES, type DpoLossType };
 
-export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
-export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
+const SOURCE: KernelSource = { name: 'dpoLoss', code };
 
 export interface DpoLossArgs {
   policy: Binding; // (2P) f32: chosen rows then rejected rows

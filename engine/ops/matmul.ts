@@ -13,11 +13,14 @@
 import { GpuValidationError } from '../gpu/errors.ts';
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { Params } from '../gpu/params.ts';
+import { Usage } from '../gpu/usage.ts';
 import type { KernelSource, PipelineSpec } from '../gpu/pipelines.ts';
 import code from '../wgsl/matmul.wgsl?raw';
 import hash from '../wgsl/dropoutHash.wgsl?raw';
 import { dropoutScale, dropoutThreshold } from './dropout.ts';
 import { SEGMENT_WGSL, elementBytes, isStrided, operandWgsl, type OperandKind, type StorageKind } from './operands.ts';
+import { tunedMatmulTile } from './matmulAutotune.ts';
+import { subgroupMatmulPlan, usesSubgroupMatmul, type PlainMatmulArgs } from './matmulSubgroup.ts';
 
 const SOURCE: KernelSource = { name: 'matmul', code };
 
@@ -211,6 +214,17 @@ function vec4Ok(args: MatmulArgs, r: Resolved): boolean {
   return ok(r.a, args.transA ? args.M : args.K) && ok(r.b, args.transB ? args.K : args.N);
 }
 
+// A 16-byte storage buffer bound in place of a missing bias by the subgroup-matrix kernel.
+const dummies = new WeakMap<GpuContext, GPUBuffer>();
+function dummyBias(ctx: GpuContext): GPUBuffer {
+  let buf = dummies.get(ctx);
+  if (!buf) {
+    buf = ctx.device.createBuffer({ size: 16, usage: Usage.STORAGE, label: 'matmul: no bias' });
+    dummies.set(ctx, buf);
+  }
+  return buf;
+}
+
 /** Specs by what determines them, so each call reuses one object (and its pipeline-cache entry). */
 const specs = new Map<string, PipelineSpec>();
 
@@ -224,17 +238,51 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
   if (kinds.includes('dropout') && !args.dropout) throw new GpuValidationError('matmul', 'a dropout operand needs args.dropout');
   if (kinds.includes('lora_bd') && !args.segments) throw new GpuValidationError('matmul', 'a lora_bd operand needs args.segments');
   if (kinds.includes('split2') && args.split === undefined) throw new GpuValidationError('matmul', 'a split2 operand needs args.split');
-  const tile = matmulTile(args.M);
-  const key = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind, r.out.mode, !!args.bias, !!args.transA, !!args.transB, !!args.second?.transB, vec4Ok(args, r), tile.WG_Y, tile.RM].join();
+  // Plain products (the autotune's replayable shapes) may have a tile tuned for this adapter.
+  const plain = plainArgs(args);
+  const tile = (plain && tunedMatmulTile(ctx, plain)) || matmulTile(args.M);
+  const key = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind, r.out.mode, !!args.bias, !!args.transA, !!args.transB, !!args.second?.transB, vec4Ok(args, r), tile.WG_X, tile.WG_Y, tile.RM, tile.TK].join();
   let spec = specs.get(key);
   if (!spec) {
-    spec = buildSpec(args, r);
+    spec = buildSpec(args, r, tile);
     specs.set(key, spec);
   }
   return spec;
 }
 
-function buildSpec(args: MatmulArgs, r: Resolved): PipelineSpec {
+/**
+ * The call in the plain form the autotune replays and the subgroup-matrix kernel runs (whole
+ * buffers of f32 / f16 / bf16, default layout, no second pair, a plain store or accumulate), or null.
+ */
+export function plainArgs(args: MatmulArgs): PlainMatmulArgs | null {
+  const r = resolve(args);
+  const whole = (x: { offset: number }) => x.offset === 0;
+  const storage = (k: OperandKind): k is StorageKind => k === 'f32' || k === 'f16' || k === 'bf16';
+  if (args.second || !storage(r.a.kind) || !storage(r.b.kind) || r.out.kind !== 'f32' || r.out.mode === 'residual') return null;
+  const { M, N, K } = args;
+  if (!whole(r.a) || !whole(r.b) || !whole(r.out) || r.a.ld !== (args.transA ? M : K) || r.b.ld !== (args.transB ? K : N) || r.out.ld !== N) return null;
+  return {
+    a: r.a.data,
+    b: r.b.data,
+    out: r.out.data,
+    bias: args.bias ?? null,
+    M,
+    N,
+    K,
+    transA: args.transA,
+    transB: args.transB,
+    batch: args.batch,
+    strideA: r.a.batchStride,
+    strideB: r.b.batchStride,
+    strideOut: r.out.batchStride,
+    alpha: args.alpha,
+    accumulate: r.out.mode === 'accumulate',
+    aType: r.a.kind,
+    bType: r.b.kind,
+  };
+}
+
+function buildSpec(args: MatmulArgs, r: Resolved, tile: MatmulTile): PipelineSpec {
   const kinds = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind];
   let preamble = '';
   if (kinds.includes('dropout')) preamble += hash + '\n';
@@ -253,7 +301,7 @@ function buildSpec(args: MatmulArgs, r: Resolved): PipelineSpec {
       TRANS_B: args.transB ? 1 : 0,
       TRANS_B2: args.second?.transB ? 1 : 0,
       DUAL: args.second ? 1 : 0,
-      ...matmulTile(args.M),
+      ...tile,
     },
   };
 }
@@ -291,6 +339,9 @@ export function matmulPlan(ctx: GpuContext, args: MatmulArgs): MatmulPlan | null
     throw new GpuValidationError('matmul', `batch ${batch} exceeds ${ctx.caps.maxComputeWorkgroupsPerDimension}`);
   }
   if (M === 0 || N === 0 || batch === 0) return null;
+  // Tensor cores where the device has them and the call qualifies (matmulSubgroup.ts).
+  const plain = plainArgs(args);
+  if (plain && usesSubgroupMatmul(ctx, plain)) return subgroupMatmulPlan(plain, ctx.caps.subgroupMatrix!, plain.bias ?? dummyBias(ctx));
   const r = resolve(args);
   checkExtent('A', r.a, r.a.kind, args.transA ? K : M, args.transA ? M : K, batch, r.a.ld, r.a.offset, r.a.batchStride);
   checkExtent('B', r.b, r.b.kind, args.transB ? N : K, args.transB ? K : N, batch, r.b.ld, r.b.offset, r.b.batchStride);

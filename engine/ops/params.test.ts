@@ -22,6 +22,11 @@ import { adamwStep, sgdStep } from './optimizer.ts';
 import { rmsnormBackward, rmsnormForward } from './rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeQKForward } from './rope.ts';
 import { swigluBackward, swigluForward } from './swiglu.ts';
+import { completionLogprobSums, completionNllBackward } from './completionLogprobs.ts';
+import { ktoKl, ktoLoss, orpoLoss, rewardLoss, simpoLoss } from './preferenceLosses.ts';
+import { scoreHeadBackward, scoreHeadForward } from './scoreHead.ts';
+import { nf4Dequantize, nf4MatmulBackwardDx, nf4MatmulForward, uploadNf4Weight } from './nf4Matmul.ts';
+import { quantizeWeight } from '../quant/nf4Weight.ts';
 
 /** Records every dispatch it makes (then makes it for real). */
 class RecordingContext extends GpuContext {
@@ -33,10 +38,16 @@ class RecordingContext extends GpuContext {
 }
 
 const wgslDir = new URL('../wgsl/', import.meta.url);
-/** Kernel files with a `struct Params` (dropoutHash.wgsl is a snippet other kernels include). */
+/**
+ * Kernel files with a `struct Params` (dropoutHash.wgsl and nf4Weight.wgsl are snippets other
+ * kernels include). matmulSubgroup runs only where the adapter has subgroup matrices (never a CPU
+ * adapter); GpuContext checks its Params the first time it runs there.
+ */
+const NEEDS_SUBGROUP_MATRICES = ['matmulSubgroup'];
 const kernels = readdirSync(wgslDir)
   .filter((f) => f.endsWith('.wgsl') && structFields(readFileSync(new URL(f, wgslDir), 'utf8')) !== null)
-  .map((f) => f.replace(/\.wgsl$/, ''));
+  .map((f) => f.replace(/\.wgsl$/, ''))
+  .filter((k) => !NEEDS_SUBGROUP_MATRICES.includes(k));
 
 let ctx: RecordingContext;
 
@@ -81,6 +92,22 @@ async function runEveryLauncher(c: GpuContext): Promise<void> {
   gradStatsFinalize(c, { stats, maxNorm: 1 });
   adamwStep(c, { param: f(H), grad: f(H), m: f(H), v: f(H), n: H, stats, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 });
   sgdStep(c, { param: f(H), grad: f(H), n: H, stats, lr: 1e-3 });
+  const rows = { labels, starts: u([0]), S: 1, T: N };
+  completionLogprobSums(c, { ...rows, lossPerToken: f(N), sums: f(1), counts: f(1) });
+  completionNllBackward(c, { ...rows, dSums: f(1), dLoss: f(N), nllRows: 1, nllScale: 1, nllStats: f(2) });
+  const paired = { sums: f(2), counts: f(2), pair: f(4), logps: f(2), dSums: f(2), P: 1, beta: 0.1, dScale: 1 };
+  orpoLoss(c, paired);
+  simpoLoss(c, { ...paired, simpoGamma: 0.5, labelSmoothing: 0 });
+  ktoKl(c, { klPolicy: f(2), klReference: f(2), kl: f(1), n: 2 });
+  ktoLoss(c, { policy: f(2), reference: f(2), labels: u([1, 0]), kl: f(1), rows: f(8), dPolicy: f(2), n: 2, beta: 0.1, desirableWeight: 1, undesirableWeight: 1, dScale: 1 });
+  rewardLoss(c, { rewards: f(2), pair: f(4), dRewards: f(2), P: 1, centerRewardsCoefficient: 0, dScale: 1 });
+  const score = { hidden: f(N * H), weight: f(H), positions: u([2]), B: 1, T: N, H };
+  scoreHeadForward(c, { ...score, rewards: f(1) });
+  scoreHeadBackward(c, { ...score, dRewards: f(1), dHidden: f(N * H), dWeight: f(H), accumulate: false });
+  const w = uploadNf4Weight(c.device, quantizeWeight(new Float32Array(4 * 64).fill(0.25), [4, 64], 'BF16', { doubleQuant: false }));
+  nf4MatmulForward(c, { x: f(N * 64), w, y: f(N * 4), M: N });
+  nf4MatmulBackwardDx(c, { dy: f(N * 4), w, dx: f(N * 64), M: N });
+  nf4Dequantize(c, w, f(4 * 64));
   await c.sync();
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import { GpuContext } from '../gpu/context.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { testContext } from '../gpu/testing.ts';
 import golden from './rope.golden.json';
 import { ropeAttentionScaling, ropeBackward, ropeForward, ropeInvFreq, ropeQKBackward, ropeQKForward } from './rope.ts';

@@ -7,7 +7,7 @@
 //                 optionally the KV-cache sink: rotated k and v rows written at the cache position
 // positions is (tokens) u32; invFreq is (headDim/2) f32 (upload ropeInvFreq's result).
 import type { Binding, GpuContext } from '../gpu/context.ts';
-import { WhetstoneError } from '../gpu/errors.ts';
+import { WhetstoneError } from '../errors.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource } from '../gpu/pipelines.ts';
 import code from '../wgsl/rope.wgsl?raw';

@@ -2,8 +2,9 @@
 // batches padded to their longest row, DPO pairs laid out as [chosen rows..., rejected rows...],
 // and optional packing of short SFT rows into one sequence with segment ids (no cross-row attention).
 import { seededUniform } from '../util/random.ts';
-import { IGNORE_INDEX, batchFromRows, type TokenBatch } from '../model/batch.ts';
-import type { PreferenceExample, TokenizedRow } from './examples.ts';
+import { batchFromRows, type TokenBatch } from '../model/batch.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
+import type { PreferenceExample, TokenizedRow } from '../data/examples.ts';
 
 /** Fisher-Yates permutation of [0, n) from (seed, epoch): reproducible across resumes. */
 export function epochOrder(n: number, seed: number, epoch: number): number[] {

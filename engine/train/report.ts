@@ -1,5 +1,5 @@
 // Everything a training step needs to know on the CPU, gathered into one buffer by GPU copies and
-// read back once at the end of the step (FIELD.md: read back once per step).
+// read back once at the end of the step (one readback per optimizer step).
 import type { GpuContext } from '../gpu/context.ts';
 
 export class StepReport {

@@ -1,6 +1,8 @@
 // Where a run's outputs go: a folder in Node (runStoreNode.ts), IndexedDB in the studio. Each
 // checkpoint is written whole or not at all (temp name, then rename / one transaction).
-export type FileMap = Record<string, Uint8Array>;
+import type { FileMap } from '../io/fileSet.ts';
+
+export type { FileMap };
 
 export interface RunStore {
   /** Writes checkpoint-<step>/ with these files, atomically. */

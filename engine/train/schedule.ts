@@ -1,6 +1,6 @@
 // Learning-rate schedules with transformers' semantics (optimization.py get_scheduler): the
 // multiplier for optimizer step `step` (0-based) of `total`, after `warmup` linear warmup steps.
-import type { Recipe } from './recipe.ts';
+import type { Recipe } from '../recipe/schema.ts';
 
 export function warmupSteps(recipe: Pick<Recipe, 'warmup_steps' | 'warmup_ratio'>, total: number): number {
   return recipe.warmup_steps > 0 ? recipe.warmup_steps : Math.ceil(recipe.warmup_ratio * total);

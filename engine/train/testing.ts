@@ -4,15 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GpuContext } from '../gpu/context.ts';
-import { memoryFileSet } from '../io/fileSet.ts';
 import { openNodeFolder } from '../io/fileSetNode.ts';
 import { createLoraAdapter, readLoraWeights } from '../lora/adapter.ts';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, peftKey } from '../lora/peft.ts';
+import { peftKey } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
-import { loadAdapter, loadModel, type LoadedModel } from '../model/loadModel.ts';
-import { LORA_MODULES, type ModuleName } from '../model/weights.ts';
-import type { PreferenceExample, SftExample, TrainingExamples } from './examples.ts';
-import { resolveRecipe, type RecipeInput } from './recipe.ts';
+import { loadAdapter, loadAdapterFiles } from '../lora/load.ts';
+import { loadModel, type LoadedModel } from '../model/loadModel.ts';
+import { LORA_MODULES, type ModuleName } from '../model/modules.ts';
+import type { PreferenceExample, SftExample, TrainingExamples } from '../data/examples.ts';
+import { resolveRecipe, type RecipeInput } from '../recipe/schema.ts';
 import type { FileMap, RunStore } from './runStore.ts';
 import { Trainer, type LogEntry, type TrainResult } from './trainer.ts';
 
@@ -77,7 +77,7 @@ export function freshAdapter(ctx: GpuContext, loaded: LoadedModel, opts: { r?: n
 
 /** An adapter from PEFT files held in memory (e.g. a checkpoint's). */
 export async function adapterFromFiles(ctx: GpuContext, loaded: LoadedModel, files: FileMap): Promise<LoraAdapter> {
-  return loadAdapter(ctx, loaded.spec, memoryFileSet('checkpoint', { [ADAPTER_CONFIG]: files[ADAPTER_CONFIG], [ADAPTER_WEIGHTS]: files[ADAPTER_WEIGHTS] }));
+  return loadAdapterFiles(ctx, loaded.spec, 'checkpoint', files);
 }
 
 /** Adapter weights (or gradients) keyed by PEFT name, e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight. */

@@ -10,14 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/testing.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import { decodeCheckpoint } from './checkpointState.ts';
-import { evaluateSft } from './evaluate.ts';
-import type { TrainingExamples } from './examples.ts';
-import type { RecipeInput } from './recipe.ts';
+import { evaluateSft } from './objectives/sft.ts';
+import type { TrainingExamples } from '../data/examples.ts';
+import type { RecipeInput } from '../recipe/schema.ts';
 import { OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE, type RunStore } from './runStore.ts';
 import { FolderRunStore, readCheckpointFolder } from './runStoreNode.ts';
 import { adapterFromFiles, dpoPairs, freshAdapter, loadTinyLlama, maxAbsDiff, MemoryRunStore, peftTensors, runTrainer, sftRows, trainerGoldens } from './testing.ts';
 import { Trainer } from './trainer.ts';
-import { resolveRecipe } from './recipe.ts';
+import { resolveRecipe } from '../recipe/schema.ts';
 
 const g = trainerGoldens();
 const CHECKPOINT_FILES = [ADAPTER_CONFIG, ADAPTER_WEIGHTS, OPTIMIZER_STATE, RNG_STATE, SCHEDULER_STATE, TRAINER_STATE].sort();

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../gpu/testing.ts';
 import { expectClose } from '../ops/testing.ts';
-import { evaluateDpo, evaluateSft } from './evaluate.ts';
+import { evaluateDpo } from './objectives/dpo.ts';
+import { evaluateSft } from './objectives/sft.ts';
 import { lrMultiplier } from './schedule.ts';
 import { dpoPairs, loadTinyLlama, loadTinyLora, peftTensors, runTrainer, sftRows, trainerGoldens, type Tensor } from './testing.ts';
 

@@ -1,25 +1,24 @@
-// The training loop shared by SFT and DPO: seeded data order, gradient accumulation, one readback
-// per optimizer step, metrics with TRL's names, evaluation, checkpoints (atomic) and resume.
+// The training loop, the same for every method: seeded data order, gradient accumulation, one
+// readback per optimizer step, metrics with TRL's names, evaluation, checkpoints (atomic) and
+// resume. What a step computes is the method's objective (objectives/); nothing here names a method.
 import type { GpuContext } from '../gpu/context.ts';
-import { uploadBatch, type GpuBatch } from '../model/batch.ts';
 import type { LlamaModel } from '../model/model.ts';
 import { readLoraWeights, zeroLoraGrads } from '../lora/adapter.ts';
 import { peftConfigJson, peftWeightsBytes } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
-import { dpoBatch, epochOrder, packRows, sftBatch } from './batching.ts';
+import type { TrainingExamples } from '../data/examples.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { epochOrder } from './batching.ts';
 import { encodeCheckpoint, type DecodedCheckpoint, type TrainerState } from './checkpointState.ts';
-import { dpoStepMetrics, recordDpoMicroStep, type DpoMicroResult, type ReferenceCache } from './dpoStep.ts';
-import { evaluateDpo, evaluateSft } from './evaluate.ts';
-import { type PreferenceExample, type SftExample, type TrainingExamples } from './examples.ts';
+import { createObjective, type LogEntry, type MicroBatch, type Objective } from './objectives/index.ts';
 import { LoraOptimizer } from './optimizer.ts';
-import type { Recipe } from './recipe.ts';
 import { totalSteps } from './recipe.ts';
 import { StepReport } from './report.ts';
 import type { FileMap, RunStore } from './runStore.ts';
 import { learningRateAt, warmupSteps } from './schedule.ts';
-import { recordSftMicroStep, sftStepLoss, type SftMicroResult } from './sftStep.ts';
+import { autotunePendingMatmuls } from '../ops/matmulAutotune.ts';
 
-export type LogEntry = Record<string, number>;
+export type { LogEntry };
 
 export interface TrainerCallbacks {
   /** After every optimizer step (for progress bars): step, total, tokens/s, ETA. */
@@ -55,7 +54,7 @@ export interface TrainResult {
 
 export class Trainer {
   private readonly optimizer: LoraOptimizer;
-  private readonly referenceCache: ReferenceCache = new Map();
+  private readonly objective: Objective<unknown>;
   readonly total: number;
   private readonly batchesPerEpoch: number;
   private history: LogEntry[] = [];
@@ -64,6 +63,8 @@ export class Trainer {
 
   constructor(private readonly init: TrainerInit) {
     const { recipe, train } = init;
+    if (init.eval && init.eval.method !== train.method) throw new TypeError(`Trainer: ${init.eval.method} eval rows for a ${train.method} run`);
+    this.objective = createObjective(train.method, { ctx: init.ctx, model: init.model, adapter: init.adapter, recipe, padId: init.padId });
     this.total = totalSteps(recipe, train.rows.length);
     this.batchesPerEpoch = Math.max(1, Math.ceil(train.rows.length / recipe.per_device_train_batch_size));
     this.optimizer = new LoraOptimizer(init.ctx, init.adapter, {
@@ -103,6 +104,7 @@ export class Trainer {
         break;
       }
       const { metrics, tokens, applied } = await this.trainStep();
+      if (this.step === firstStep) await autotunePendingMatmuls(this.init.ctx); // no-op on CPU adapters
       tokensSeen += tokens;
       this.step++;
       if (!applied) {
@@ -133,15 +135,10 @@ export class Trainer {
 
   /** Eval metrics with the `eval_` prefix HF uses. */
   async evaluate(): Promise<LogEntry> {
-    const { ctx, model, adapter, recipe, padId } = this.init;
     const ev = this.init.eval!;
-    const bs = recipe.per_device_train_batch_size;
-    const m =
-      ev.method === 'sft'
-        ? { loss: (await evaluateSft(ctx, model, adapter, ev.rows, padId, bs)).loss }
-        : await evaluateDpo(ctx, model, adapter, ev.rows, padId, this.dpoHyper(), bs);
+    const { metrics } = await this.objective.evaluate(ev.rows, this.init.recipe.per_device_train_batch_size);
     const out: LogEntry = {};
-    for (const [k, v] of Object.entries(m)) if (k !== 'rows') out[`eval_${k}`] = v as number;
+    for (const [k, v] of Object.entries(metrics)) out[`eval_${k}`] = v;
     return out;
   }
 
@@ -150,37 +147,16 @@ export class Trainer {
   }
 
   private async trainStep(): Promise<{ metrics: LogEntry; tokens: number; applied: boolean }> {
-    const { ctx, model, adapter, recipe, train, padId } = this.init;
+    const { ctx, adapter, recipe, train } = this.init;
     const lr = learningRateAt(recipe, this.step, this.total);
     zeroLoraGrads(ctx, adapter);
     const report = new StepReport(ctx);
-    const micro = Array.from({ length: recipe.gradient_accumulation_steps }, (_, k) => this.microRows(this.microBatch + k));
-    const batches: GpuBatch[] = [];
-    let tokens = 0;
-    const sftResults: SftMicroResult[] = [];
-    const dpoResults: DpoMicroResult[] = [];
-    if (train.method === 'sft') {
-      const rows = micro.map((idx) => idx.map((i) => train.rows[i]));
-      for (const r of rows) batches.push(uploadBatch(ctx, recipe.packing ? packRows(r, recipe.max_length, padId) : sftBatch(r, padId)));
-      // Counted from the batches, not the rows: packing truncates rows longer than max_length.
-      const stepTokens = batches.reduce((s, b) => s + b.countedTokens, 0);
-      batches.forEach((batch, k) => {
-        tokens += rows[k].reduce((s, x) => s + x.ids.length, 0);
-        sftResults.push(recordSftMicroStep(ctx, model, adapter, batch, Math.max(stepTokens, 1), this.dropoutSeed(k), report));
-        ctx.flush();
-      });
-    } else {
-      const stepPairs = micro.reduce((s, idx) => s + idx.length, 0);
-      micro.forEach((idx, k) => {
-        const pairs = idx.map((i) => train.rows[i]);
-        const batch = uploadBatch(ctx, dpoBatch(pairs, padId));
-        batches.push(batch);
-        tokens += pairs.reduce((s, p) => s + p.chosen.ids.length + p.rejected.ids.length, 0);
-        dpoResults.push(recordDpoMicroStep(ctx, model, adapter, batch, idx, this.referenceCache, this.dpoHyper(), stepPairs, this.dropoutSeed(k), report));
-        ctx.flush();
-      });
-    }
-    // One buffer: [loss values | stats]; the loss values are checked for NaN/Inf with the gradients.
+    const micro: MicroBatch<unknown>[] = Array.from({ length: recipe.gradient_accumulation_steps }, (_, k) => {
+      const indices = this.microRows(this.microBatch + k);
+      return { rows: indices.map((i) => train.rows[i]), indices, dropoutSeed: this.dropoutSeed(k) };
+    });
+    const step = this.objective.recordStep(micro, report);
+    // One buffer: [the objective's values | optimizer stats]; the values are checked for NaN/Inf with the gradients.
     const lossFloats = report.size;
     const buf = ctx.pool.acquire((lossFloats + 4) * 4, undefined, 'step report');
     report.record(buf);
@@ -188,16 +164,12 @@ export class Trainer {
     ctx.copy(this.optimizer.stats, 0, buf, lossFloats * 4, 16);
     const data = await ctx.readF32(buf, lossFloats + 4);
     ctx.pool.release(buf);
-    for (const b of batches) b.destroy();
+    step.release();
     const applied = data[lossFloats + 3] === 0;
     this.optimizer.commit(applied);
     this.microBatch += recipe.gradient_accumulation_steps;
-    const common = { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch() };
-    const metrics: LogEntry =
-      train.method === 'sft'
-        ? { loss: sftStepLoss(data, sftResults), ...common, num_tokens: sftResults.reduce((s, m) => s + m.tokens, 0) }
-        : { ...dpoStepMetrics(data, dpoResults, this.referenceCache), ...common };
-    return { metrics, tokens, applied };
+    const metrics = step.metrics(data, { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch() });
+    return { metrics, tokens: step.tokens, applied };
   }
 
   /** Row indices of global micro-batch m (epoch-wise seeded shuffle). */
@@ -217,11 +189,6 @@ export class Trainer {
 
   private dropoutSeed(k: number): number {
     return (this.init.recipe.seed * 7919 + this.microBatch + k + 1) >>> 0;
-  }
-
-  private dpoHyper() {
-    const r = this.init.recipe;
-    return { beta: r.beta, lossType: r.loss_type, labelSmoothing: r.label_smoothing };
   }
 
   private async log(entry: LogEntry): Promise<void> {
@@ -265,4 +232,3 @@ export class Trainer {
   }
 }
 
-export type { PreferenceExample, SftExample };

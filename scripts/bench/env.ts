@@ -11,6 +11,8 @@ export interface BenchOptions {
   repeats?: number;
   /** Also time packed f16 weights (default: on a GPU, off on a CPU adapter); --no-f16: f32 bench models. */
   f16?: boolean;
+  /** torch_peft.py's JSON output, for the scaling section's vs_torch ratios. */
+  compare?: string;
 }
 
 export interface BenchEnv {

@@ -42,7 +42,7 @@ export interface BenchModel {
 
 /**
  * Full shape on a real GPU; 2 layers and seq 64 on a CPU adapter or with --quick (reported).
- * `layers` overrides the layer count (the dispatch count per layer compares two). Weights are bf16
+ * `layers` overrides the layer count (the scaling section's CPU runs, dispatches per layer). Weights are bf16
  * (what SmolLM2's BF16 checkpoint loads as on every adapter), f32 with --no-f16.
  */
 export function benchModel(env: BenchEnv, checkpointing = false, layers?: number): BenchModel {
@@ -64,7 +64,10 @@ export function benchModel(env: BenchEnv, checkpointing = false, layers?: number
     seq,
     weightBytes,
     loraBytes,
-    layersNote: small ? `SmolLM2-135M widths with ${spec.numLayers} of 30 layers, seq ${seq} (CPU adapter or --quick)` : 'SmolLM2-135M, all 30 layers, seq 256',
+    layersNote:
+      spec.numLayers < full.numLayers
+        ? `SmolLM2-135M widths with ${spec.numLayers} of 30 layers, seq ${seq}${small ? ' (CPU adapter or --quick)' : ''}`
+        : `SmolLM2-135M, all 30 layers, seq ${seq}`,
   };
 }
 

@@ -7,50 +7,20 @@
 //                             + saved activations + LM-head logits scratch; peak/planned goal <= 1.1
 import { DEFAULT_LOGITS_BUDGET_BYTES } from '../../engine/ops/crossEntropy.ts';
 import { parameterCount } from '../../engine/model/config.ts';
-import { resolveRecipe } from '../../engine/train/recipe.ts';
-import type { RunStore } from '../../engine/train/runStore.ts';
-import { Trainer } from '../../engine/train/trainer.ts';
-import type { TrainingExamples } from '../../engine/train/examples.ts';
 import type { BenchEnv } from './env.ts';
-import { benchModel, destroyBenchModel, randomTokens, type BenchModel } from './modelShapes.ts';
-
-const nullStore: RunStore = { saveCheckpoint: async () => {}, saveFinal: async () => {}, appendMetrics: async () => {} };
-
-/** One SFT row or DPO pair per step, `seq` tokens each, on a bench model. */
-export function benchExamples(m: BenchModel, method: 'sft' | 'dpo', rows: number): TrainingExamples {
-  const prompt = Math.floor(m.seq / 2);
-  const row = (seed: number) => {
-    const ids = randomTokens(m.seq, m.spec.vocabSize, seed);
-    return { ids, trainMask: ids.map((_, i) => (method === 'sft' || i >= prompt ? 1 : 0)) };
-  };
-  return method === 'sft'
-    ? { method, rows: Array.from({ length: rows }, (_, i) => row(i + 1)) }
-    : { method, rows: Array.from({ length: rows }, (_, i) => ({ chosen: row(2 * i + 1), rejected: row(2 * i + 2) })) };
-}
+import { benchModel, destroyBenchModel, type BenchModel } from './modelShapes.ts';
+import { runTrainerSteps } from './trainerRun.ts';
 
 /** Dispatches of the second optimizer step (the first compiles and allocates) of a `layers`-layer model. */
 async function stepDispatches(env: BenchEnv, method: 'sft' | 'dpo', layers: number): Promise<number> {
-  const { ctx } = env;
   const m = benchModel(env, false, layers);
-  const counts: number[] = [];
-  const trainer = new Trainer({
-    ctx,
-    model: m.model,
-    adapter: m.adapter,
-    recipe: resolveRecipe({ method, max_steps: 2, per_device_train_batch_size: 1, lora_dropout: 0, save_steps: 10_000, logging_steps: 1 }),
-    train: benchExamples(m, method, 2),
-    padId: 0,
-    store: nullStore,
-    baseModel: 'random SmolLM2-135M shape',
-    callbacks: { beforeStep: () => (counts.push(ctx.counters.dispatches), 'continue') },
-  });
-  await trainer.run();
-  const last = ctx.counters.dispatches;
-  trainer.destroy();
-  destroyBenchModel(ctx, m);
-  ctx.pool.trim();
-  // counts[1] is taken before step 2; the final adapter save after step 2 reads back but dispatches nothing.
-  return last - counts[1];
+  try {
+    const run = await runTrainerSteps(env, m, { method, rows: 1, seq: m.seq, steps: 2 });
+    return run.steps[1].dispatches;
+  } finally {
+    destroyBenchModel(env.ctx, m);
+    env.ctx.pool.trim();
+  }
 }
 
 /** Marginal dispatches per decoder layer, and the rest of the step. */

@@ -3,10 +3,10 @@
 // per optimizer step (the design aims at one readback per step), and peak GPU bytes against the
 // planned bytes; dispatches per decoder layer and weight bytes per parameter (structure.ts).
 import { trackDeviceMemory } from '../../engine/gpu/memoryTracker.ts';
-import { resolveRecipe } from '../../engine/train/recipe.ts';
+import { resolveRecipe } from '../../engine/recipe/schema.ts';
 import type { RunStore } from '../../engine/train/runStore.ts';
 import { Trainer } from '../../engine/train/trainer.ts';
-import type { TrainingExamples } from '../../engine/train/examples.ts';
+import type { TrainingExamples } from '../../engine/data/examples.ts';
 import type { BenchSection } from './env.ts';
 import { benchModel, destroyBenchModel, randomTokens } from './modelShapes.ts';
 import { median } from './timing.ts';

@@ -79,6 +79,12 @@ class Model:
     def forward(self, ids):
         """ids: list of T ints -> logits (T, V)."""
         c = self.cfg
+        head = self.w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else self.w["lm_head.weight"]
+        return self.hidden(ids) @ head.T
+
+    def hidden(self, ids):
+        """ids: list of T ints -> final normed hidden states (T, H) (what lm_head and a score head read)."""
+        c = self.cfg
         T = len(ids)
         nq, nkv = c["num_attention_heads"], c["num_key_value_heads"]
         d = c.get("head_dim") or c["hidden_size"] // nq
@@ -100,9 +106,7 @@ class Model:
             g = self.linear(h, p + ".mlp.gate_proj")
             u = self.linear(h, p + ".mlp.up_proj")
             x = x + self.linear(torch.nn.functional.silu(g) * u, p + ".mlp.down_proj")
-        x = self.rmsnorm(x, "model.norm")
-        head = self.w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else self.w["lm_head.weight"]
-        return x @ head.T
+        return self.rmsnorm(x, "model.norm")
 
     def sft_loss(self, rows):
         """Token mean over counted tokens of all rows; returns (loss, count)."""

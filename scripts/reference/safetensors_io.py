@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 
-DTYPE_SIZE = {"F32": 4, "BF16": 2, "F16": 2, "F64": 8}
+DTYPE_SIZE = {"F32": 4, "BF16": 2, "F16": 2, "F64": 8, "U8": 1}
 
 
 def f32_to_bf16_bits(x):

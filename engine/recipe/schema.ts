@@ -1,0 +1,47 @@
+// The recipe as one strict zod object built from the field table (fields.ts): what the CLI's
+// flags and --config file, the studio's form and its recipe file all resolve to. An unknown key
+// or a wrong value is a RecipeError naming the key.
+// Pure (zod only): the studio imports this file (see eslint.config.js).
+import { z } from 'zod';
+import { WhetstoneError } from '../errors.ts';
+import { RECIPE_FIELDS } from './fields.ts';
+import { isMethod, METHOD_INFO, type Method } from './methods.ts';
+
+type Shape = { [K in keyof typeof RECIPE_FIELDS]: (typeof RECIPE_FIELDS)[K]['schema'] };
+
+export const recipeSchema = z.strictObject(
+  Object.fromEntries(Object.entries(RECIPE_FIELDS).map(([key, f]) => [key, f.schema])) as Shape,
+);
+
+export type RecipeInput = z.input<typeof recipeSchema>;
+/** A resolved recipe: every key set (the method's own defaults first, then the table's). */
+export type Recipe = z.output<typeof recipeSchema>;
+
+export class RecipeError extends WhetstoneError {
+  constructor(message: string) {
+    super(`Invalid recipe: ${message}`, 'Fix the option named above (the names are the same as TRL/transformers training arguments).');
+  }
+}
+
+/** Validates a recipe (CLI flags over a --config file, the studio's recipe) and fills in the defaults. */
+export function resolveRecipe(input: unknown): Recipe {
+  const given = (input ?? {}) as Record<string, unknown>;
+  const method = typeof given === 'object' && isMethod(given.method ?? 'sft') ? ((given.method ?? 'sft') as Method) : null;
+  // A key the input leaves out takes the method's default where it has one (METHOD_INFO.defaults).
+  const parsed = recipeSchema.safeParse(method && !Array.isArray(given) ? { ...METHOD_INFO[method].defaults, ...withoutUndefined(given) } : given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.join('.') || '(recipe)';
+    throw new RecipeError(issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** Every default for `method` (what `whetstone train --method M` runs with no other option). */
+export function recipeDefaults(method: Method): Recipe {
+  return resolveRecipe({ method });
+}
