@@ -8,7 +8,8 @@
 //   n2 = rmsnorm(xMid)                   gate|up = n2 [Wg;Wu]^T (+LoRA)               one GEMM, split output
 //   h = silu(gate) · up                  xOut = xMid + h Wd^T (+LoRA)                 residual in the epilogue
 // Each linear group's LoRA (t = drop(x) A^T, then + s t B^T inside the base GEMM) is in model/linear.ts.
-// Dispatches per layer with LoRA on every module: 13 forward, 23 backward (model/README: bench).
+// Dispatches per layer with LoRA on every module: 13 forward, 23 backward (npm run bench:
+// training.sft.dispatches_per_layer counts them, optimizer excluded).
 //
 // With a KV-cache sink (generation, B = 1): RoPE also writes this step's k and v rows at the cache
 // position, and attention reads every cached row: Tq = new tokens, Tk = position + Tq.
