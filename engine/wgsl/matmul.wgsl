@@ -1,5 +1,5 @@
 // Batched matmul with an optional second operand pair ("dual-K") in the same accumulator:
-//   out[z] <- alpha * op(A[z]) @ op(B[z]) + alpha2 * A2 @ op(B2) + bias      (f32 accumulation)
+//   out[z] <- (alpha * op(A[z]) @ op(B[z]) + bias) + alpha2 * A2 @ op(B2)    (f32 accumulation)
 //   op(A) is (M, K) (A stored (K, M) when TRANS_A), op(B) is (K, N) (B stored (N, K) when TRANS_B),
 //   A2 is (M, K2), op(B2) is (K2, N) (B2 stored (N, K2) when TRANS_B2); bias is (N).
 // Naive equivalent: matmulRef (ops/matmul.ref.ts) on the operands the fetch functions describe.
@@ -102,7 +102,7 @@ fn fetch_b(z: u32, k: u32, n: u32) -> f32 {
 
 fn fetch_a2(m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K2) { return 0.0; }
-  return p.alpha2 * a2_load(0u, m, k);
+  return a2_load(0u, m, k);
 }
 
 fn fetch_b2(k: u32, n: u32) -> f32 {
@@ -146,7 +146,7 @@ fn load_tiles_scalar(t: u32, z: u32, m0: u32, n0: u32, k0: u32) {
   }
 }
 
-// The second pair's tiles (A2 scaled by alpha2 on the way in).
+// The second pair's tiles.
 fn load_tiles_second(t: u32, m0: u32, n0: u32, k0: u32) {
   for (var e = t; e < TK * tm(); e += threads()) {
     let m = e / TK;
@@ -229,14 +229,17 @@ fn multiply_block(tx: u32, ty: u32, acc: ptr<function, array<vec4<f32>, MAX_RM>>
   }
 }
 
-// After the main pair: scale by alpha, add the second pair, then hand every element to out_store.
+// After the main pair: the second pair into its own accumulator, then every element
+//   v = (alpha * acc + bias) + alpha2 * acc2
+// to out_store: the rounding of a separate product added afterwards (y = x W^T + b, then
+// y += s t B^T), so a fused call gives what the unfused sequence gave.
 fn finish(t: u32, tx: u32, ty: u32, z: u32, m0: u32, n0: u32, acc: ptr<function, array<vec4<f32>, MAX_RM>>) {
-  for (var i = 0u; i < RM; i++) { (*acc)[i] *= p.alpha; }
+  var acc2: array<vec4<f32>, MAX_RM>;
   if (DUAL) {
     for (var k0 = 0u; k0 < p.K2; k0 += TK) {
       load_tiles_second(t, m0, n0, k0);
       workgroupBarrier();
-      multiply_block(tx, ty, acc);
+      multiply_block(tx, ty, &acc2);
       workgroupBarrier();
     }
   }
@@ -248,7 +251,8 @@ fn finish(t: u32, tx: u32, ty: u32, z: u32, m0: u32, n0: u32, acc: ptr<function,
   for (var i = 0u; i < RM; i++) {
     let m = m0 + ty * RM + i;
     if (m >= p.M) { break; }
-    let v = (*acc)[i] + bias4;
+    var v = p.alpha * (*acc)[i] + bias4;
+    if (DUAL) { v += p.alpha2 * acc2[i]; }
     for (var c = 0u; c < 4u; c++) {
       if (n + c < p.N) { out_store(z, m, n + c, v[c]); }
     }
