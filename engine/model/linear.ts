@@ -6,7 +6,8 @@
 //   backward  g  = s · dy Bd                     (N, S·r)                        1
 //             dB += s · dy^T t   (block diagonal: each member's own (out_z, r))  1
 //             dA_z += g_z^T drop_z(x)                                            1 (batched over z)
-//             dx (=/+=) dy W + sum_z drop_z'(g_z A_z)                            1 (dual-K); with
+//             dx (=/+=) dy W + sum_z drop_z'(g_z A_z)                            1 (dual-K, summed
+//                                                                                  member by member); with
 //                                                                                  dropout 3
 //             dW += dy^T x, db += colsum(dy)     (only when base weight gradients are asked for)
 // Shapes: x (N, in), y/dy (N, out) with out = the members' outs side by side, W (out, in), A_z
@@ -163,8 +164,11 @@ export function groupBackward(ctx: GpuContext, g: LinearGroup, a: GroupBackwardA
     if (a.grads.dBias) matmul(ctx, { a: a.dy, b: onesVector(ctx, N), out: a.grads.dBias, M: out, N: 1, K: N, transA: true, accumulate: true, split });
   }
   const dxOut = (accumulate: boolean): OutOperand => ({ data: a.dx!, mode: accumulate ? 'accumulate' : 'store' });
+  // dx of a multi-member group sums member by member (q, then k, then v), each member's LoRA part
+  // right after it: the rounding of one product per member (matmul kSegments).
+  const members = { kSegments: g.modules.length > 1 && !a.accumulateDx, segments: lora?.segments ?? plainSegments(g) };
   if (!lora) {
-    if (a.dx) matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split });
+    if (a.dx) matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split, ...members });
     return;
   }
   const { r, S } = lora;
@@ -193,10 +197,10 @@ export function groupBackward(ctx: GpuContext, g: LinearGroup, a: GroupBackwardA
     const A: Operand = { data: lora.params, offset: lora.aOffset };
     if (!dropping(lora)) {
       // dx = dy W + g A in one K loop over both pairs.
-      matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split, second: { a: gBuf, b: A, K: Sr } });
+      matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split, ...members, second: { a: gBuf, b: A, K: Sr } });
     } else {
       // Each member's mask applies to its own g_z A_z: the parts (S, N, in), then one masked sum.
-      matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split });
+      matmul(ctx, { a: a.dy, b: W, out: dxOut(a.accumulateDx), M: N, N: g.inFeatures, K: out, split, ...members });
       const n = N * g.inFeatures;
       const parts = ctx.pool.acquire(S * n * 4, undefined, 'lora dx parts');
       matmul(ctx, { a: { data: gBuf, ld: Sr, batchStride: r }, b: { ...A, batchStride: r * g.inFeatures }, out: { data: parts, batchStride: n }, M: N, N: g.inFeatures, K: r, batch: S });
@@ -205,6 +209,11 @@ export function groupBackward(ctx: GpuContext, g: LinearGroup, a: GroupBackwardA
     }
   }
   ctx.pool.release(gBuf);
+}
+
+/** The group's member ranges without LoRA (for member-by-member sums). */
+function plainSegments(g: LinearGroup): LoraSegments {
+  return { r: 1, ends: g.starts.slice(1), blocks: g.modules.map(() => null), bases: g.modules.map(() => 0) };
 }
 
 const ONES = new WeakMap<GpuContext, GPUBuffer>();

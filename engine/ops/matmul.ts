@@ -95,6 +95,12 @@ export interface MatmulArgs {
   segments?: LoraSegments; // for lora_bd operands
   dropout?: { p: number; seed: number }; // for dropout operands (item z uses dropout_seed(seed, z))
   split?: number; // for split2 operands
+  /**
+   * Sum K member by member over `segments` (K = a fused group's outputs, e.g. dx = dY W of q|k|v),
+   * each member's LoRA part (its block of the second pair) right after it: the rounding of one
+   * product per member accumulated into the output. Output mode 'store' only.
+   */
+  kSegments?: boolean;
 }
 
 /** A tile shape: WG_X x WG_Y invocations, RM rows x 4 columns each, K blocks of TK. */
@@ -211,7 +217,9 @@ function vec4Ok(args: MatmulArgs, r: Resolved): boolean {
     if (x.kind === 'split2') return (args.split ?? 0) % 4 === 0 && x.ld % 4 === 0;
     return x.offset % 4 === 0 && x.ld % 4 === 0 && (batch === 1 || x.batchStride % 4 === 0);
   };
-  return ok(r.a, args.transA ? args.M : args.K) && ok(r.b, args.transB ? args.K : args.N);
+  // Member-by-member K ranges start at segment ends: runs of 4 along K must not straddle one.
+  const segmentsAligned = !args.kSegments || (args.segments?.ends ?? []).every((e) => e % 4 === 0);
+  return segmentsAligned && ok(r.a, args.transA ? args.M : args.K) && ok(r.b, args.transB ? args.K : args.N);
 }
 
 // A 16-byte storage buffer bound in place of a missing bias by the subgroup-matrix kernel.
@@ -241,7 +249,8 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
   // Plain products (the autotune's replayable shapes) may have a tile tuned for this adapter.
   const plain = plainArgs(args);
   const tile = (plain && tunedMatmulTile(ctx, plain)) || matmulTile(args.M);
-  const key = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind, r.out.mode, !!args.bias, !!args.transA, !!args.transB, !!args.second?.transB, vec4Ok(args, r), tile.WG_X, tile.WG_Y, tile.RM, tile.TK].join();
+  if (args.kSegments && (!args.segments || r.out.mode !== 'store')) throw new GpuValidationError('matmul', 'kSegments needs segments and a stored output');
+  const key = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind, r.out.mode, !!args.bias, !!args.transA, !!args.transB, !!args.second?.transB, !!args.kSegments, vec4Ok(args, r), tile.WG_X, tile.WG_Y, tile.RM, tile.TK].join();
   let spec = specs.get(key);
   if (!spec) {
     spec = buildSpec(args, r, tile);
@@ -258,7 +267,7 @@ export function plainArgs(args: MatmulArgs): PlainMatmulArgs | null {
   const r = resolve(args);
   const whole = (x: { offset: number }) => x.offset === 0;
   const storage = (k: OperandKind): k is StorageKind => k === 'f32' || k === 'f16' || k === 'bf16';
-  if (args.second || !storage(r.a.kind) || !storage(r.b.kind) || r.out.kind !== 'f32' || r.out.mode === 'residual') return null;
+  if (args.second || args.kSegments || !storage(r.a.kind) || !storage(r.b.kind) || r.out.kind !== 'f32' || r.out.mode === 'residual') return null;
   const { M, N, K } = args;
   if (!whole(r.a) || !whole(r.b) || !whole(r.out) || r.a.ld !== (args.transA ? M : K) || r.b.ld !== (args.transB ? K : N) || r.out.ld !== N) return null;
   return {
@@ -286,21 +295,23 @@ function buildSpec(args: MatmulArgs, r: Resolved, tile: MatmulTile): PipelineSpe
   const kinds = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind];
   let preamble = '';
   if (kinds.includes('dropout')) preamble += hash + '\n';
-  if (kinds.includes('lora_bd')) preamble += SEGMENT_WGSL;
-  preamble += operandWgsl({ name: 'a', kind: r.a.kind, binding: BINDING.a, hiBinding: BINDING.aHi, batched: true });
-  preamble += operandWgsl({ name: 'b', kind: r.b.kind, binding: BINDING.b, batched: true });
+  preamble += SEGMENT_WGSL;
+  const vec4 = vec4Ok(args, r);
+  preamble += operandWgsl({ name: 'a', kind: r.a.kind, binding: BINDING.a, hiBinding: BINDING.aHi, batched: true }, vec4);
+  preamble += operandWgsl({ name: 'b', kind: r.b.kind, binding: BINDING.b, batched: true }, vec4);
   preamble += r.a2 ? operandWgsl({ name: 'a2', kind: r.a2.kind, binding: BINDING.a2, batched: false }) : stub('a2');
   preamble += r.b2 ? operandWgsl({ name: 'b2', kind: r.b2.kind, binding: BINDING.b2, batched: false }) : stub('b2');
   preamble += epilogueWgsl(r, !!args.bias);
   return {
     source: SOURCE,
-    entryPoint: vec4Ok(args, r) ? 'matmul_forward_vec4' : 'matmul_forward',
+    entryPoint: vec4 ? 'matmul_forward_vec4' : 'matmul_forward',
     preamble,
     constants: {
       TRANS_A: args.transA ? 1 : 0,
       TRANS_B: args.transB ? 1 : 0,
       TRANS_B2: args.second?.transB ? 1 : 0,
       DUAL: args.second ? 1 : 0,
+      K_SEGMENTS: args.kSegments ? 1 : 0,
       ...tile,
     },
   };

@@ -108,6 +108,33 @@ describe('fused matmul forms of a LoRA layer, on a real adapter', () => {
     expectClose(await read(ctx, dx, TOKENS * IN), want, TOL, 'dx');
   });
 
+  it('member by member (kSegments): dx = dY W + g A summed q, LoRA q, k, v, LoRA v: bitwise the unfused per-member sequence', async () => {
+    const ctx = await testContext();
+    const dY = f32(randomArray(TOKENS * OUT, 90));
+    const W = roundToBf16(randomArray(OUT * IN, 91));
+    const g = f32(randomArray(TOKENS * S * R, 92));
+    const A = f32(randomArray(3 + S * R * IN, 93));
+    const [dYb, Wb, gb, Ab] = [upload(ctx.device, toF32(dY)), upload(ctx.device, toBf16(W)), upload(ctx.device, toF32(g)), upload(ctx.device, toF32(A))];
+    const fused = ctx.pool.acquire(TOKENS * IN * 4);
+    run(ctx, { a: dYb, b: { data: Wb, kind: 'bf16' }, out: fused, M: TOKENS, N: IN, K: OUT, kSegments: true, segments: SEG, second: { a: gb, b: { data: Ab, offset: 3 }, K: S * R } });
+    // The same sums as one product per member, accumulated into the output in member order.
+    const seq = ctx.pool.acquire(TOKENS * IN * 4);
+    let start = 0;
+    SEG.ends.forEach((end, s) => {
+      const mode = s === 0 ? 'store' : 'accumulate';
+      run(ctx, { a: { data: dYb, offset: start, ld: OUT }, b: { data: Wb, kind: 'bf16', offset: start * IN }, out: { data: seq, mode }, M: TOKENS, N: IN, K: end - start });
+      const blk = SEG.blocks[s];
+      if (blk !== null) run(ctx, { a: { data: gb, offset: blk * R, ld: S * R }, b: { data: Ab, offset: 3 + blk * R * IN }, out: { data: seq, mode: 'accumulate' }, M: TOKENS, N: IN, K: R });
+      start = end;
+    });
+    const got = await read(ctx, fused, TOKENS * IN);
+    expect(Array.from(got)).toEqual(Array.from(await read(ctx, seq, TOKENS * IN)));
+    const want = addAll(matmulRef(dY, W, { M: TOKENS, N: IN, K: OUT }), matmulRef(g, A.subarray(3), { M: TOKENS, N: IN, K: S * R }));
+    expectClose(got, want, TOL, 'dx');
+    ctx.pool.release(fused);
+    ctx.pool.release(seq);
+  });
+
   it('dropout operands: t = drop_z(x) A_z^T and dA_z += g_z^T drop_z(x), one mask per module z, batched', async () => {
     const ctx = await testContext();
     const p = 0.3;
