@@ -7,6 +7,7 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../engine/api.ts';
 import type {
+  BestOfNResult,
   DatasetReport,
   EngineContract,
   MemoryEstimate,
@@ -130,6 +131,11 @@ export function inspectDataset(file: { name: string; data: ArrayBuffer }, method
   return callEngine((api) => api.inspectDataset({ name: file.name, data: file.data.slice(0) }, method, options));
 }
 
+/** The user prompts of a dataset's first rows (for labelling and the arena). */
+export function datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]> {
+  return callEngine((api) => api.datasetPrompts({ name: file.name, data: file.data.slice(0) }, limit));
+}
+
 export function estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate> {
   return callEngine((api) => api.estimateMemory(recipe));
 }
@@ -154,10 +160,19 @@ export function stopTraining(): Promise<void> {
 /** Streams the answer to `prompt`, from the base model (adapter null) or with an adapter's files. */
 export function generate(
   prompt: string,
-  options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; seed?: number },
+  options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
   onToken: (textSoFar: string) => void,
 ): Promise<string> {
   return callEngine((api) => api.generate(prompt, options, Comlink.proxy(onToken)));
+}
+
+/** Best-of-N: `n` answers sampled with `adapter` (or the base), each scored by the reward model's adapter. */
+export function bestOfN(
+  prompt: string,
+  options: { adapter: Record<string, ArrayBuffer> | null; rewardAdapter: Record<string, ArrayBuffer>; n: number; maxNewTokens?: number; temperature?: number; seed?: number },
+  onCandidate: (index: number, text: string) => void,
+): Promise<BestOfNResult> {
+  return callEngine((api) => api.bestOfN(prompt, options, Comlink.proxy(onCandidate)));
 }
 
 /** The base model with the adapter merged in, as HF checkpoint files. */

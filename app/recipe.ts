@@ -23,7 +23,7 @@ type Overlay = Partial<Omit<Recipe, 'learning_rate'>> & { learning_rate?: Partia
 export const SIZE_DEFAULTS: Record<SizeClass, Overlay> = {
   // Measured on the demo model: 30 steps at these rates visibly change its answers. It trains in
   // seconds: keep a checkpoint after every step so a reload loses nothing.
-  demo: { learning_rate: { sft: 1e-2, dpo: 5e-3 }, lora_dropout: 0, max_steps: 30, max_length: 128, save_steps: 1 },
+  demo: { learning_rate: { sft: 1e-2, dpo: 5e-3, orpo: 1e-2, simpo: 5e-3, kto: 5e-3, reward: 1e-2 }, lora_dropout: 0, max_steps: 30, max_length: 128, save_steps: 1 },
   small: { num_train_epochs: 1, gradient_accumulation_steps: 4, max_length: 512, save_steps: 25 },
   medium: { learning_rate: { sft: 1e-4 }, num_train_epochs: 1, per_device_train_batch_size: 2, gradient_accumulation_steps: 4, max_length: 512, save_steps: 25 },
 };

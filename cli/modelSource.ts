@@ -3,6 +3,7 @@
 // only ever sent in request headers. `--offline` (or HF_HUB_OFFLINE=1, as the Hugging Face tools
 // read it) loads a hub model from the cache without any request; HF_ENDPOINT names a mirror.
 import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { Option } from 'commander';
 import { openNodeFolder } from '../engine/io/fileSetNode.ts';
 import type { FileSet } from '../engine/io/fileSet.ts';
@@ -38,6 +39,18 @@ export function offlineOption(): Option {
     process.env.HF_HUB_OFFLINE = '1';
     return true;
   });
+}
+
+/**
+ * adapter_config.json's base_model_name_or_path for `--model`, as PEFT users expect to find it: the
+ * hub id; for a folder inside a Hugging Face cache (models--ORG--NAME/snapshots/REV) that hub id;
+ * for any other folder its name (never the relative path typed, which means nothing elsewhere).
+ */
+export function baseModelName(model: string): string {
+  if (!existsSync(model) && HUB_ID.test(model)) return model;
+  const path = resolve(model);
+  const cached = /(?:^|[/\\])models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$/.exec(path);
+  return cached ? `${cached[1]}/${cached[2]}` : basename(path);
 }
 
 export async function openModelFiles(model: string, opts: ModelSourceOptions = {}): Promise<FileSet> {

@@ -45,3 +45,8 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
+
+/** An ETA for a progress line: "estimating…" until the engine's estimate exists (engine/util/eta.ts). */
+export function formatEta(seconds: number | null): string {
+  return seconds === null ? 'estimating…' : formatDuration(seconds);
+}

@@ -6,7 +6,9 @@
 // drops exactly those lines and passes everything else on as it comes (progress redraws included).
 // `--verbose` or WHETSTONE_VERBOSE=1 runs the CLI directly, with Dawn's messages.
 // Signals: the child runs in its own process group, so a terminal's Ctrl-C reaches the parent
-// only, which forwards it once (the CLI's "Ctrl-C again aborts" stays a second press).
+// only, which forwards it once (the CLI's "Ctrl-C again aborts" stays a second press); SIGTERM
+// and SIGHUP are forwarded the same way, and the parent exits with the child's code (143 after a
+// SIGTERM that the child handled by saving its work).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
@@ -51,6 +53,8 @@ export function runFiltered(script) {
     env: { ...process.env, WHETSTONE_CLI_CHILD: '1', ...(tty ? { WHETSTONE_STDERR_TTY: '1', WHETSTONE_STDERR_COLUMNS: String(process.stderr.columns ?? 100) } : {}) },
   });
   const filter = noiseFilter();
+  // A closed terminal (SIGHUP) makes writes fail: keep forwarding signals and wait for the child's code.
+  process.stderr.on('error', () => {});
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
     const out = filter.push(chunk);

@@ -18,7 +18,8 @@ export function flagHelp(key: RecipeKey): string {
   const readers = METHODS.filter((m) => usedBy(key, m));
   const show = (v: unknown) => (kind.kind === 'list' && Array.isArray(v) && v.length === kind.options.length ? 'all' : Array.isArray(v) ? v.join(',') : String(v));
   const first = recipeDefaults(readers[0])[key];
-  if (first !== null && first !== undefined) {
+  if (f.defaultText) parts.push(`(default: ${f.defaultText})`);
+  else if (first !== null && first !== undefined) {
     const others = readers.slice(1).filter((m) => JSON.stringify(recipeDefaults(m)[key]) !== JSON.stringify(first));
     parts.push(`(default ${show(first)}${others.map((m) => `; ${m.toUpperCase()}: ${show(recipeDefaults(m)[key])}`).join('')})`);
   }
@@ -26,8 +27,9 @@ export function flagHelp(key: RecipeKey): string {
   return parts.join(' ');
 }
 
-export function addRecipeFlags(cmd: Command): Command {
-  for (const key of RECIPE_KEYS) {
+/** One flag per recipe key (or per key of `keys`), named and parsed from the field table. */
+export function addRecipeFlags(cmd: Command, keys: readonly RecipeKey[] = RECIPE_KEYS): Command {
+  for (const key of keys) {
     const kind = fieldKind(key);
     let flag: string;
     let parse: (v: string) => unknown;
@@ -41,8 +43,8 @@ export function addRecipeFlags(cmd: Command): Command {
 }
 
 /** The recipe keys the user set on the command line (a bare boolean flag means true). */
-export function recipeFromFlags(opts: Record<string, unknown>): Record<string, unknown> {
+export function recipeFromFlags(opts: Record<string, unknown>, keys: readonly RecipeKey[] = RECIPE_KEYS): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of RECIPE_KEYS) if (opts[key] !== undefined) out[key] = opts[key];
+  for (const key of keys) if (opts[key] !== undefined) out[key] = opts[key];
   return out;
 }

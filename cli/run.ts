@@ -7,12 +7,22 @@ import { fsError, fsErrorCode } from '../engine/io/fsErrors.ts';
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   program.exitOverride();
   program.configureOutput({ outputError: (str, write) => write(str) });
+  keepRunningWithoutOutput();
   try {
     await program.parseAsync(argv);
-    process.exit(0);
+    // A command may set its own code (a training run stopped by a signal exits 128 + its number).
+    process.exit(Number(process.exitCode ?? 0));
   } catch (e) {
     process.exit(reportError(e));
   }
+}
+
+/**
+ * A closed terminal or a reader that went away (EPIPE, EIO) must not end a command that is still
+ * saving its work: write errors on stdout/stderr are dropped, the command goes on without output.
+ */
+export function keepRunningWithoutOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 }
 
 export function reportError(e: unknown): number {

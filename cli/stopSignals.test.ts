@@ -1,6 +1,7 @@
 // watchStopSignals in a real child process: SIGTERM and SIGHUP ask for a stop like Ctrl-C (the
 // process keeps running and finishes its step), a second signal aborts, and the exit code is
-// 128 + the signal number.
+// 128 + the signal number. The same signal twice within milliseconds (a process manager signalling
+// the whole group reaches the CLI directly and through cli/bin.js's forwarding) is one request.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -11,15 +12,17 @@ console.log('ready');
 const timer = setInterval(() => {
   if (stop.requested) {
     clearInterval(timer);
-    console.log('saved; exit ' + stop.exitCode);
-    stop.dispose();
-    process.exit(stop.exitCode);
+    setTimeout(() => {
+      console.log('saved; exit ' + stop.exitCode);
+      stop.dispose();
+      process.exit(stop.exitCode);
+    }, Number(process.env.SAVE_MS ?? 0));
   }
 }, 20);
 if (process.env.SLOW_SAVE) clearInterval(timer), setTimeout(() => {}, 60_000);
 `;
 
-async function run(signals: NodeJS.Signals[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+async function run(signals: NodeJS.Signals[], env: Record<string, string> = {}, gapMs = 400): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   let out = '';
@@ -31,7 +34,7 @@ async function run(signals: NodeJS.Signals[], env: Record<string, string> = {}):
   });
   for (const s of signals) {
     child.kill(s);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, gapMs));
   }
   return { code: await exited, out };
 }
@@ -52,5 +55,12 @@ describe('watchStopSignals', () => {
     expect(twice.out).toContain('stopping on SIGINT');
     expect(twice.out).not.toContain('saved');
     expect(twice.code).toBe(130);
+  });
+
+  it('the same signal delivered twice at once (direct + forwarded) is one stop request', { timeout: 60_000 }, async () => {
+    const doubled = await run(['SIGTERM', 'SIGTERM'], { SAVE_MS: '500' }, 5);
+    expect(doubled.out).toContain('stopping on SIGTERM');
+    expect(doubled.out).toContain('saved; exit 143'); // not aborted by the duplicate
+    expect(doubled.code).toBe(143);
   });
 });

@@ -40,6 +40,7 @@ describe('whetstone train -> eval -> generate', () => {
     expect(config.peft_type).toBe('LORA');
     expect(config.task_type).toBe('CAUSAL_LM');
     expect(config.r).toBe(8);
+    expect(config.base_model_name_or_path).toBe('tiny-llama'); // the folder's name, not the path typed
     const header = await readSafetensorsHeader(await NodeFileSource.open(join(out, 'adapter_model.safetensors')));
     const a = header.tensors.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
     expect(a?.shape).toEqual([8, 40]);
@@ -55,8 +56,12 @@ describe('whetstone train -> eval -> generate', () => {
     expect(ckptFiles).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.safetensors', 'rng_state.json', 'scheduler.json', 'trainer_state.json']);
     expect(JSON.parse(await readFile(join(out, 'checkpoint-2', 'trainer_state.json'), 'utf8')).global_step).toBe(2);
 
-    const ev = await whetstone('eval', '--model', MODEL, '--adapter', out, '--data', data, '--json');
+    const ev = await whetstone('eval', '--model', MODEL, '--adapter', out, '--data', data, '--json', '--batch_size', '2');
     expect(ev.json.rows).toBe(3);
+    // The method from the data, progress on stderr (the train bar: plain lines when not a terminal), one JSON line on stdout.
+    expect(ev.stdout.trim().split('\n')).toHaveLength(1);
+    expect(ev.stderr).toContain('method: sft (from the data: OpenAI messages)');
+    expect(ev.stderr).toMatch(/^eval 3\/3 rows {2}ETA 0s$/m);
     expect(Number.isFinite(ev.json.loss)).toBe(true);
     // Three small steps at lr 2e-4 barely move a fresh adapter: eval after training sits near the logged training losses.
     expect(Math.abs((ev.json.loss as number) - metrics[2].loss)).toBeLessThan(0.2);
@@ -80,8 +85,10 @@ describe('whetstone train -> eval -> generate', () => {
     ];
     await writeFile(data, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const out = join(dir, 'dpo');
-    const train = await whetstone('train', '--model', MODEL, '--data', data, '--method', 'dpo', '--output_dir', out, '--max_steps', '2', '--per_device_train_batch_size', '2', '--learning_rate', '1e-2', '--json');
+    // No --method: the pairs say DPO (and the line says so).
+    const train = await whetstone('train', '--model', MODEL, '--data', data, '--output_dir', out, '--max_steps', '2', '--per_device_train_batch_size', '2', '--learning_rate', '1e-2', '--json');
     expect(train.json.steps).toBe(2);
+    expect(train.stderr).toContain('method: dpo (from the data: preference pairs (prompt/chosen/rejected))');
     const metrics = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics.length).toBe(2);
     expect(Math.abs(metrics[0].loss - Math.LN2)).toBeLessThan(1e-4); // fresh adapter: policy == reference
@@ -89,5 +96,14 @@ describe('whetstone train -> eval -> generate', () => {
     const ev = await whetstone('eval', '--model', MODEL, '--adapter', out, '--data', data, '--method', 'dpo', '--json');
     expect(ev.json.rows).toBe(2);
     expect(ev.json.loss as number).toBeLessThan(Math.LN2); // two steps at lr 1e-2 already prefer the chosen answers
+    // A --method that contradicts the data names the flag to pass, for eval as for train.
+    for (const command of [['eval'], ['train', '--output_dir', join(dir, 'never')]]) {
+      const failed = await whetstone(...command, '--model', MODEL, '--data', data, '--method', 'sft', '--json').catch((e: { code: number; stderr: string }) => e);
+      expect((failed as { code: number }).code).toBe(1);
+      const stderr = (failed as { stderr: string }).stderr;
+      expect(stderr).toContain(`error: --method sft does not fit ${data}: its rows are preference pairs (prompt/chosen/rejected) (preference pairs), not SFT rows`);
+      expect(stderr).toContain('hint: Pass --method dpo, or leave it out: the method is then taken from the data.');
+      expect(stderr).not.toMatch(/Train this file/);
+    }
   });
 });

@@ -16,8 +16,9 @@
 //     `Comlink.transfer(result, [buffers])` so they are moved, not copied.
 import * as Comlink from 'comlink';
 import { acquireDevice } from './gpu/device.ts';
-import { chat, type ChatOptions } from './api/chat.ts';
-import type { DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, ModelSource, RecipeJson, TrainCallbacks, TrainRequest, TrainSummary } from './api/contract.ts';
+import { chat, chatBestOfN, type BestOfNOptions, type ChatOptions } from './api/chat.ts';
+import type { BestOfNResult, DatasetReport, EngineContract, MemoryEstimate, Method, ModelInfo, ModelSource, RecipeJson, TrainCallbacks, TrainRequest, TrainSummary } from './api/contract.ts';
+import { datasetPrompts } from './api/datasetPrompts.ts';
 import { datasetReport } from './api/datasetReport.ts';
 import { reportErrors, toApiError } from './api/errors.ts';
 import { exportMerged } from './api/exportMerged.ts';
@@ -80,6 +81,11 @@ export class EngineApi implements EngineContract {
     return reportErrors(() => datasetReport(file, method, this.runtime.tokenizer(), options));
   }
 
+  /** The user prompts of the dataset's first rows, for the classroom's labelling and arena (no model needed). */
+  datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]> {
+    return reportErrors(() => datasetPrompts(file, limit));
+  }
+
   /** GPU memory the recipe needs with the loaded model, against what the device allows. */
   estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate> {
     return reportErrors(async () => {
@@ -88,7 +94,7 @@ export class EngineApi implements EngineContract {
     });
   }
 
-  /** Trains a LoRA adapter (SFT or DPO) on the loaded model; resolves when done or stopped. */
+  /** Trains a LoRA adapter (any method; a reward model's adapter has a score head) on the loaded model; resolves when done or stopped. */
   train(request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary> {
     return reportErrors(async () => {
       const summary = await train(this.runtime, this.control, request, callbacks);
@@ -113,6 +119,11 @@ export class EngineApi implements EngineContract {
   /** One user message -> the answer, streamed as text so far; adapter null = the base model. */
   generate(prompt: string, options: ChatOptions, onToken: (textSoFar: string) => void): Promise<string> {
     return reportErrors(() => chat(this.runtime, prompt, options, onToken));
+  }
+
+  /** Best-of-N: `n` sampled answers scored by a reward model's adapter; all of them with their rewards, and the best one's index. */
+  bestOfN(prompt: string, options: BestOfNOptions, onCandidate?: (index: number, text: string) => void): Promise<BestOfNResult> {
+    return reportErrors(() => chatBestOfN(this.runtime, prompt, options, onCandidate));
   }
 
   /** The loaded model with the adapter merged in, as HF checkpoint files (progress phase "export", bytes). */

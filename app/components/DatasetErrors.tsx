@@ -15,8 +15,9 @@ export function DatasetErrors({ report }: { report: DatasetReport }) {
       <ul aria-label="Dataset errors">
         {report.errors.map((e, i) => (
           <li key={i}>
-            {!e.message.includes(`line ${e.line}`) && <span className="line-number">line {e.line}</span>}
+            {e.line > 0 && !e.message.includes(`line ${e.line}`) && <span className="line-number">line {e.line}</span>}
             {e.message}
+            {e.hint && <span className="issue-hint"> {e.hint}</span>}
           </li>
         ))}
       </ul>

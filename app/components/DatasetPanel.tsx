@@ -39,7 +39,10 @@ export function DatasetPanel() {
         <label className="field">
           <span className="field-label">Dataset file</span>
           <input type="file" accept=".jsonl,.ndjson,.json,.csv,.parquet,.gz" onChange={(e) => void readFile(e.target.files?.[0])} />
-          <span className="field-help">JSONL, JSON, CSV or Parquet (gzip-compressed too): chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO). Or drop it here.</span>
+          <span className="field-help">
+            JSONL, JSON, CSV or Parquet (gzip-compressed too): chat messages or prompt/completion (SFT), prompt/chosen/rejected (DPO, ORPO, SimPO, reward model),
+            prompt/completion/label (KTO). Or drop it here.
+          </span>
         </label>
         <div className="actions">
           <span className="muted">Or try:</span>
@@ -49,17 +52,21 @@ export function DatasetPanel() {
           <button type="button" className="secondary" onClick={() => void loadDemo('dpo')}>
             Demo DPO dataset
           </button>
+          <button type="button" className="secondary" onClick={() => void loadDemo('kto')}>
+            Demo KTO dataset
+          </button>
         </div>
         {dataset.status === 'reading' && <p className="muted">Checking {dataset.file?.name}…</p>}
         {dataset.error && <Problem error={dataset.error} />}
         {report && (
           <>
             <p className="dataset-summary" data-testid="dataset-summary">
-              <strong>{report.fileName}</strong>: {report.format} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
+              <strong>{report.fileName}</strong>: {report.format}
+              {report.compression && ` (${report.compression})`} · <span data-testid="dataset-count">{report.countLabel}</span> ·{' '}
               {report.method.toUpperCase()}
             </p>
             <DatasetErrors report={report} />
-            <DatasetTable rows={report.preview} />
+            <DatasetTable rows={report.preview} pairs={report.pairPreview} />
             <MaskInspector report={report} />
           </>
         )}

@@ -1,6 +1,9 @@
 // The first rows of the dataset as a table, rendered through a window (only the visible rows
-// are in the DOM) so a long preview stays cheap.
+// are in the DOM) so a long preview stays cheap. Preference pairs are shown as the trainer reads
+// them: the shared prompt once, then the chosen and rejected completions side by side (Anthropic
+// HH transcripts repeat the whole conversation in both columns; only the answers differ).
 import { useState } from 'react';
+import type { PairPreview } from '../../engine/api/contract.ts';
 
 const ROW_HEIGHT = 28;
 const VISIBLE = 8;
@@ -13,27 +16,28 @@ function isMessage(m: unknown): m is { role: unknown; content: unknown } {
 function cell(value: unknown): string {
   const text =
     typeof value === 'string'
-      ? value
+      ? value.replace(/\n+/g, ' │ ')
       : Array.isArray(value) && value.length > 0 && value.every(isMessage)
         ? value.map((m) => `${String(m.role)}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`).join(' │ ')
         : JSON.stringify(value);
   return text === undefined ? '' : text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
-export function DatasetTable({ rows }: { rows: Record<string, unknown>[] }) {
+export function DatasetTable({ rows, pairs = null }: { rows: Record<string, unknown>[]; pairs?: PairPreview[] | null }) {
   const [top, setTop] = useState(0);
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const shownRows: Record<string, unknown>[] = pairs ? pairs.map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected })) : rows;
+  const columns = [...new Set(shownRows.flatMap((r) => Object.keys(r)))];
   const first = Math.floor(top / ROW_HEIGHT);
-  const shown = rows.slice(first, first + VISIBLE + 1);
-  if (rows.length === 0) return null;
+  const shown = shownRows.slice(first, first + VISIBLE + 1);
+  if (shownRows.length === 0) return null;
   return (
-    <div className="table-window" style={{ height: ROW_HEIGHT * (Math.min(rows.length, VISIBLE) + 1) + 2 }} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
-      <table aria-label="Dataset preview" aria-rowcount={rows.length + 1}>
+    <div className="table-window" style={{ height: ROW_HEIGHT * (Math.min(shownRows.length, VISIBLE) + 1) + 2 }} onScroll={(e) => setTop(e.currentTarget.scrollTop)}>
+      <table aria-label="Dataset preview" aria-rowcount={shownRows.length + 1} className={pairs ? 'pair-preview' : undefined}>
         <thead>
           <tr style={{ height: ROW_HEIGHT }}>
             <th>#</th>
             {columns.map((c) => (
-              <th key={c}>{c}</th>
+              <th key={c}>{pairs && c === 'prompt' ? 'prompt (shared)' : c}</th>
             ))}
           </tr>
         </thead>
@@ -41,15 +45,15 @@ export function DatasetTable({ rows }: { rows: Record<string, unknown>[] }) {
           {first > 0 && <tr style={{ height: first * ROW_HEIGHT }} aria-hidden="true" />}
           {shown.map((row, i) => (
             <tr key={first + i} style={{ height: ROW_HEIGHT }} aria-rowindex={first + i + 2}>
-              <td className="muted">{first + i + 1}</td>
+              <td className="muted">{pairs ? pairs[first + i].line : first + i + 1}</td>
               {columns.map((c) => (
-                <td key={c} title={cell(row[c])}>
+                <td key={c} title={typeof row[c] === 'string' ? (row[c] as string) : cell(row[c])}>
                   {cell(row[c])}
                 </td>
               ))}
             </tr>
           ))}
-          {first + shown.length < rows.length && <tr style={{ height: (rows.length - first - shown.length) * ROW_HEIGHT }} aria-hidden="true" />}
+          {first + shown.length < shownRows.length && <tr style={{ height: (shownRows.length - first - shown.length) * ROW_HEIGHT }} aria-hidden="true" />}
         </tbody>
       </table>
     </div>

@@ -2,6 +2,7 @@
 // decide which models fit.
 import type { DeviceReport } from '../../engine/api/types.ts';
 import { formatBytes } from '../format.ts';
+import { PresenterToggle } from './PresenterToggle.tsx';
 
 export function DeviceHeader({ report }: { report: DeviceReport }) {
   return (
@@ -28,6 +29,7 @@ export function DeviceHeader({ report }: { report: DeviceReport }) {
           <dd data-testid="adapter-max-binding">{formatBytes(report.maxStorageBufferBindingSize)}</dd>
         </div>
       </dl>
+      <PresenterToggle />
       {report.isCpu && (
         <p className="cpu-warning" role="note">
           This is a software (CPU) adapter: everything works, but far too slowly for real training. Use a machine with a

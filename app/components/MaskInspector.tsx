@@ -26,7 +26,7 @@ export function MaskInspector({ report }: { report: DatasetReport }) {
       </pre>
       {report.tokenStats && (
         <p className="muted">
-          Tokens per row: min {report.tokenStats.min}, mean {report.tokenStats.mean.toFixed(1)}, max {report.tokenStats.max} ·{' '}
+          Tokens per row: min {report.tokenStats.min}, mean {report.tokenStats.mean.toFixed(1)}, p95 {report.tokenStats.p95}, max {report.tokenStats.max} ·{' '}
           {report.tokenStats.trainedTokens.toLocaleString('en-US')} trained tokens
           {report.tokenStats.truncated > 0 && ` · ${report.tokenStats.truncated} rows truncated to max length`}
         </p>

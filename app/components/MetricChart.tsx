@@ -2,6 +2,8 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { useStudio } from '../store/index.ts';
+import { ChartExplanation } from './ChartExplanation.tsx';
 
 /** Whole steps only on the x axis. */
 const STEP_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
@@ -20,8 +22,10 @@ export interface ChartSeries {
   color: string;
 }
 
-export function MetricChart({ title, series, logs }: { title: string; series: ChartSeries[]; logs: Record<string, number>[] }) {
+export function MetricChart({ title, series, logs, explain }: { title: string; series: ChartSeries[]; logs: Record<string, number>[]; explain?: string | null }) {
   const host = useRef<HTMLDivElement>(null);
+  // Presenter mode: taller charts for a projector.
+  const height = useStudio((s) => (s.presenter ? 260 : 150));
   const plot = useRef<uPlot | null>(null);
   const seriesKey = series.map((s) => s.key).join('|');
 
@@ -37,7 +41,7 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
     const chart = new uPlot(
       {
         width: Math.max(200, el.clientWidth),
-        height: 150,
+        height,
         scales: { x: { time: false } },
         legend: { show: series.length > 1, live: false },
         cursor: { drag: { x: false, y: false } },
@@ -48,7 +52,7 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
       el,
     );
     plot.current = chart;
-    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height: 150 }));
+    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height }));
     resize.observe(el);
     return () => {
       resize.disconnect();
@@ -56,7 +60,7 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
       plot.current = null;
     };
     // The chart is rebuilt only when its series change; new points go through setData below.
-  }, [seriesKey]);
+  }, [seriesKey, height]);
 
   useEffect(() => {
     plot.current?.setData(data());
@@ -64,7 +68,10 @@ export function MetricChart({ title, series, logs }: { title: string; series: Ch
 
   return (
     <figure className="chart" aria-label={`${title} chart`}>
-      <figcaption>{title}</figcaption>
+      <figcaption>
+        {title}
+        {explain && <ChartExplanation title={title} text={explain} />}
+      </figcaption>
       <div ref={host} className="chart-host" />
     </figure>
   );

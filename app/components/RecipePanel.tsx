@@ -1,7 +1,8 @@
 // Recipe: how to train — the method, the LoRA shape and the training settings under their TRL
 // names (hover a field to see it), laid out from the engine's recipe description
 // (engine/recipe/fields.ts): the main settings first, every other key the CLI accepts under
-// "More options". Defaults are the CLI's, with a few that suit the loaded model's size.
+// "More options". Defaults are the CLI's, with a few that suit the loaded model's size, and max
+// length, epochs and checkpoints read off a dropped dataset (with a note saying so).
 import { RECIPE_FIELDS, RECIPE_GROUPS, RECIPE_KEYS, usedBy, type FieldMeta, type RecipeGroup, type RecipeKey } from '../../engine/recipe/fields.ts';
 import type { Method } from '../../engine/recipe/methods.ts';
 import { overlaidKeys, sizeClass, type RecipeValues } from '../recipe.ts';
@@ -59,6 +60,7 @@ export function RecipePanel() {
   const set = useStudio((s) => s.setRecipe);
   const setMethod = useStudio((s) => s.setMethod);
   const size = sizeClass(useStudio((s) => s.model.info));
+  const dataNote = useStudio((s) => s.dataNote);
   const overlaid = overlaidKeys(size, r.method);
   return (
     <Panel title="Recipe" subtitle="Method and hyperparameters (TRL names)">
@@ -72,6 +74,11 @@ export function RecipePanel() {
           <Fields key={s.legend} legend={s.legend} keys={s.keys} recipe={r} set={set} />
         ))}
       </details>
+      {dataNote && (
+        <p className="muted" data-testid="data-defaults">
+          {dataNote}
+        </p>
+      )}
       {overlaid.length > 0 && (
         <p className="muted" data-testid="size-defaults">
           Defaults for a {size} model differ from the CLI&apos;s in {overlaid.join(', ')}.

@@ -1,6 +1,7 @@
 // A saved run, opened: its recipe, charts and a fresh export of its adapter.
 import type { RunRecord } from '../persistence/index.ts';
 import { useStudio } from '../store/index.ts';
+import { RewardHistogram } from './RewardHistogram.tsx';
 import { RunCharts } from './RunCharts.tsx';
 
 export function RunDetail({ run }: { run: RunRecord }) {
@@ -12,6 +13,7 @@ export function RunDetail({ run }: { run: RunRecord }) {
     <div className="run-detail">
       {run.note && <p className="muted">{run.note}</p>}
       <RunCharts logs={open.logs} method={run.method} />
+      {run.rewardScores && <RewardHistogram scores={run.rewardScores} />}
       {open.logs.length === 0 && <p className="muted">No metrics were saved for this run.</p>}
       <details>
         <summary>Recipe</summary>

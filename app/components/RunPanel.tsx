@@ -5,6 +5,7 @@ import type { TrainingState } from '../store/createTrainingSlice.ts';
 import { Panel } from './Panel.tsx';
 import { Problem } from './Problem.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
+import { RewardHistogram } from './RewardHistogram.tsx';
 import { RunCharts } from './RunCharts.tsx';
 import { SampleList } from './SampleList.tsx';
 
@@ -116,6 +117,7 @@ export function RunPanel() {
       ))}
       {t.error && <Problem error={t.error} />}
       <RunCharts logs={t.logs} method={t.method} />
+      {t.rewardScores && <RewardHistogram scores={t.rewardScores} />}
       <SampleList samples={t.samples} />
     </Panel>
   );

@@ -26,6 +26,8 @@ export function openWhetstoneDb(): Promise<Db> {
         db.createObjectStore('adapters', { keyPath: 'runId' });
       }
       if (oldVersion < 2) db.createObjectStore('datasets', { keyPath: 'runId' });
+      // v3 adds a store and touches no other: runs, checkpoints and adapters are kept as they are.
+      if (oldVersion < 3) db.createObjectStore('labels', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
     },
     blocking() {
       // A newer version of the studio opened in another tab: let it upgrade.

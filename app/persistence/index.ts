@@ -6,4 +6,5 @@ export { openWhetstoneDb } from './db.ts';
 export * from './runs.ts';
 export * from './metrics.ts';
 export * from './artifacts.ts';
+export * from './labels.ts';
 export { StorageError, guardWrite, isQuotaExceeded, storageFullError, toStorageError } from './storageErrors.ts';

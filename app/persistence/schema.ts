@@ -4,11 +4,13 @@
 //   checkpoints  the state needed to resume a run at a step (LoRA weights, optimizer moments)
 //   adapters     the finished PEFT adapter files of a run (adapter_model.safetensors, adapter_config.json)
 //   datasets     the training file of a run, so an interrupted run can resume after a reload (v2)
+//   labels       the classroom's labels: A/B pairs (and thumbs, for KTO) judged in the Label panel (v3)
 import type { DBSchema } from 'idb';
 import type { Method } from '../../engine/recipe/methods.ts';
+import type { LabelRecord } from '../classroom/labels.ts';
 
 export const DB_NAME = 'whetstone';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export type RunMethod = Method;
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
@@ -34,6 +36,8 @@ export interface RunRecord {
   datasetName?: string;
   /** Why the run ended early, when it did (failed, or stopped by a lost device). */
   note?: string;
+  /** A reward model's scores of chosen and rejected answers after the run (its distribution). */
+  rewardScores?: { chosen: number[]; rejected: number[] };
 }
 
 export type StoredModelSource = { kind: 'demo' } | { kind: 'hub'; repo: string; revision?: string } | { kind: 'files'; name: string };
@@ -69,4 +73,7 @@ export interface WhetstoneDb extends DBSchema {
   checkpoints: { key: [string, number]; value: CheckpointRecord; indexes: { runId: string } };
   adapters: { key: string; value: AdapterRecord };
   datasets: { key: string; value: DatasetRecord };
+  labels: { key: string; value: LabelRecord; indexes: { createdAt: number } };
 }
+
+export type { LabelRecord } from '../classroom/labels.ts';

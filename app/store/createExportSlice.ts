@@ -23,6 +23,8 @@ export interface ExportSlice {
   exporting: ExportState;
   /** The adapter to compare and export: this session's last run, else the run opened in Runs. */
   currentAdapter: () => Promise<AdapterRef | null>;
+  /** A run's finished adapter (the run just trained, or one kept in IndexedDB). */
+  runAdapter: (runId: string) => Promise<AdapterRef | null>;
   exportAdapter: (runId?: string) => Promise<void>;
   exportMergedModel: (runId?: string) => Promise<void>;
 }
@@ -54,6 +56,7 @@ export const createExportSlice: StateCreator<StudioState, [], [], ExportSlice> =
   return {
     exporting: { status: 'idle', error: null, lastFile: null },
     currentAdapter: () => adapterOf(),
+    runAdapter: (runId) => adapterOf(runId),
     exportAdapter: (runId) => run('adapter', runId),
     exportMergedModel: (runId) => run('merged', runId),
   };

@@ -51,7 +51,8 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       });
       set({ model: { status: 'ready', info, source: stored, progress: null, error: null } });
       if (!options?.keepRecipe) get().applyModelDefaults(info);
-      void get().reinspectDataset();
+      // The model's tokenizer gives the token statistics: the recipe's data defaults follow (unless the recipe is kept).
+      void get().reinspectDataset({ dataDefaults: !options?.keepRecipe });
       return true;
     } catch (e) {
       set({ model: { status: 'error', info: null, source: stored, progress: null, error: asProblem(e) } });

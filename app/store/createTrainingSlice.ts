@@ -48,6 +48,8 @@ export interface TrainingState {
   warnings: string[];
   /** The finished adapter (adapter_config.json, adapter_model.safetensors). */
   adapter: Record<string, ArrayBuffer> | null;
+  /** A reward model's scores of chosen and rejected answers at the end of the run. */
+  rewardScores: { chosen: number[]; rejected: number[] } | null;
 }
 
 export interface TrainingSlice {
@@ -80,6 +82,7 @@ const IDLE: TrainingState = {
   notes: [],
   warnings: [],
   adapter: null,
+  rewardScores: null,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,13 +109,14 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   async function finish(run: RunRecord, summary: TrainSummary): Promise<void> {
     const last = get().training.logs.at(-1);
     const finalLoss = summary.finalLoss ?? (last && Number.isFinite(last.loss) ? last.loss : null);
-    patch({ phase: summary.stopped ? 'stopped' : 'done', step: summary.steps, total: summary.totalSteps, adapter: summary.adapter, etaSeconds: null });
+    const rewardScores = summary.rewardScores ?? null;
+    patch({ phase: summary.stopped ? 'stopped' : 'done', step: summary.steps, total: summary.totalSteps, adapter: summary.adapter, etaSeconds: null, rewardScores });
     try {
       await putAdapter({ runId: run.id, files: summary.adapter });
     } catch (e) {
       warn(`${asProblem(e).message} The adapter can still be exported now.`);
     }
-    await saveRun({ ...run, status: summary.stopped ? 'stopped' : 'completed', steps: summary.steps, maxSteps: summary.totalSteps, finalLoss });
+    await saveRun({ ...run, status: summary.stopped ? 'stopped' : 'completed', steps: summary.steps, maxSteps: summary.totalSteps, finalLoss, ...(rewardScores ? { rewardScores } : {}) });
   }
 
   /** Reacquires the GPU after a loss, reloads the model, and trains on from the latest checkpoint. */

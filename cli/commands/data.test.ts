@@ -69,9 +69,20 @@ describe('whetstone data', () => {
     expect(human.lines.some((l) => /^tokens the loss counts: \d+$/.test(l))).toBe(true);
   });
 
-  it('refuses --method that the rows do not fit', async () => {
+  it('refuses --method that the rows do not fit, naming the flag to pass', async () => {
     const { error } = await run(demoSft, { method: 'dpo' });
-    expect((error as Error).message).toMatch(/not DPO data/);
+    expect((error as Error).message).toBe(`--method dpo does not fit ${demoSft}: its rows are OpenAI messages (SFT rows), not preference pairs`);
+    expect((error as { hint: string }).hint).toBe('Pass --method sft, or leave it out: the method is then taken from the data.');
+  });
+
+  it('with --model, SFT: what packing would make of the rows (TRL bfd: sequences and efficiency)', async () => {
+    const { report, lines } = await run(demoSft, { model, max_length: 128 });
+    const p = report!.packing!;
+    expect(p).toMatchObject({ strategy: 'bfd', maxLength: 128, examples: 24 });
+    expect(p.sequences).toBeLessThan(24);
+    expect(p.efficiency).toBeCloseTo(p.tokens / (p.sequences * 128), 12);
+    expect(lines).toContain(`with --packing: 24 rows packed into ${p.sequences} sequences of 128 tokens (bfd, efficiency ${(100 * p.efficiency).toFixed(1)}%)`);
+    console.log(`demo-sft.jsonl, max_length 128: ${lines.at(-1)}`);
   });
 
   it('runs as a command: one error line + hint, exit 1', async () => {

@@ -4,8 +4,12 @@
 // loss counts. Exits 1 when the file has invalid rows (training would refuse it) unless
 // --skip_invalid_rows, like training.
 import type { Command } from 'commander';
-import { isMethod, METHODS } from '../../engine/recipe/methods.ts';
-import { inspectDataset, loadTrainingExamples, type LoadedDataset, type Method } from '../../engine/data/dataset.ts';
+import { METHODS, methodsByDataKind } from '../../engine/recipe/methods.ts';
+import { PACKING_STRATEGIES, type PackingStrategy } from '../../engine/recipe/fields.ts';
+import type { LoadedDataset, Method } from '../../engine/data/dataset.ts';
+import { loadMethodExamples } from '../../engine/data/methodData.ts';
+import { packExamples, type PackingStats } from '../../engine/data/packing.ts';
+import { packingSummary } from '../../engine/session/data.ts';
 import { ChatTokenizer } from '../../engine/data/tokenizer.ts';
 import { formatIssue, refuseInvalid } from '../../engine/data/validate.ts';
 import { WhetstoneError } from '../../engine/errors.ts';
@@ -13,11 +17,13 @@ import { readText } from '../../engine/io/byteSource.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { CheckpointError } from '../../engine/io/errors.ts';
 import type { FileSet } from '../../engine/io/fileSet.ts';
+import { chooseMethod, type MethodSource } from '../dataMethod.ts';
 import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { num } from '../parse.ts';
 
 export interface DataFlags {
   method?: string;
+  packing_strategy?: string;
   model?: string;
   revision?: string;
   token?: string;
@@ -45,6 +51,8 @@ export interface DataReport {
   truncated?: number;
   dropped?: number;
   maxLength?: number;
+  /** SFT with --model: what packing (TRL's, --packing_strategy) would make of the rows. */
+  packing?: PackingStats;
   warnings?: string[];
 }
 
@@ -65,9 +73,10 @@ export async function loadModelTokenizer(model: string, opts: { revision?: strin
  * --skip_invalid_rows), so the command exits 1.
  */
 export async function dataCommand(file: string, flags: DataFlags, print: (line: string) => void = (l) => console.log(l)): Promise<DataReport> {
-  const method = flags.method === undefined ? undefined : parseMethod(flags.method);
+  const asked: MethodSource | null = flags.method === undefined ? null : { value: flags.method, from: 'flag' };
+  const strategy = parsePackingStrategy(flags.packing_strategy ?? 'bfd');
   const src = await NodeFileSource.open(file);
-  const info = await inspectDataset(src, { method });
+  const { info } = await chooseMethod(src, asked);
   const report: DataReport = {
     file,
     fileFormat: info.fileFormat,
@@ -82,13 +91,14 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
   let loaded: LoadedDataset | null = null;
   if (flags.model && info.validRows > 0) {
     const tokenizer = await loadModelTokenizer(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json });
-    loaded = await loadTrainingExamples(src, tokenizer, {
+    loaded = await loadMethodExamples(src, tokenizer, {
       method: info.method,
       maxLength: flags.max_length,
       dropLongRows: Boolean(flags.drop_long_rows),
       completionOnlyLoss: flags.completion_only_loss ?? true,
       skipInvalidRows: true, // report the statistics of the valid rows; the invalid ones are listed
       allowEmpty: true, // every row refused by the template: list them all
+      keepLongRows: info.method === 'sft' && strategy !== 'bfd', // as a packed run with this strategy reads them
     });
     // Rows that only the tokenizer finds invalid (e.g. a template refusing a role) join the list.
     for (const e of loaded.issues) if (!info.errors.some((x) => x.line === e.line)) report.errors.push({ line: e.line, unit: e.unit, field: e.field, message: formatIssue(e) });
@@ -101,6 +111,7 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
       truncated: loaded.stats.truncated,
       dropped: loaded.stats.dropped,
       maxLength: flags.max_length,
+      ...(loaded.examples.method === 'sft' && loaded.stats.used > 0 ? { packing: packExamples(loaded.examples.rows, flags.max_length, strategy).stats } : {}),
       warnings: loaded.warnings.filter((w) => !w.startsWith('skipped ')),
     });
   }
@@ -116,6 +127,7 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
       print(`tokens per row${report.method === 'dpo' ? ' (prompt + longer completion)' : ''}: min ${t.min}, p50 ${t.p50}, mean ${t.mean.toFixed(1)}, p95 ${t.p95}, max ${t.max}`);
       print(`max_length ${flags.max_length}: ${loaded.stats.truncated} truncated, ${loaded.stats.dropped} dropped`);
       print(`tokens the loss counts: ${loaded.stats.trainedTokens}${report.method === 'dpo' ? ' (chosen + rejected)' : ''}`);
+      if (report.packing) print(`with --packing: ${packingSummary(report.packing)}`);
       for (const w of report.warnings ?? []) print(`warning: ${w}`);
     }
   }
@@ -126,10 +138,9 @@ export async function dataCommand(file: string, flags: DataFlags, print: (line: 
   return report;
 }
 
-function parseMethod(m: string): Method {
-  if (isMethod(m)) return m;
-  const all = METHODS.join(' or ');
-  throw new WhetstoneError(`--method must be ${all}, got ${JSON.stringify(m)}`, `Pass --method ${METHODS.join(' or --method ')}.`);
+function parsePackingStrategy(s: string): PackingStrategy {
+  if ((PACKING_STRATEGIES as readonly string[]).includes(s)) return s as PackingStrategy;
+  throw new WhetstoneError(`--packing_strategy must be ${PACKING_STRATEGIES.join(', ')}, got ${JSON.stringify(s)}`, `Pass --packing_strategy ${PACKING_STRATEGIES[0]} (TRL's default).`);
 }
 
 export function registerDataCommand(program: Command): void {
@@ -137,7 +148,7 @@ export function registerDataCommand(program: Command): void {
     .command('data')
     .description('Check a dataset (JSONL, JSON, CSV, Parquet; gzip-compressed too): detected format, rows, errors by line; with --model, token statistics')
     .argument('<file>', 'the dataset file')
-    .option('--method <method>', `${METHODS.join(' or ')} (default: from the columns)`)
+    .option('--method <method>', `${METHODS.join(' or ')} (default: from the data: ${methodsByDataKind()})`)
     .option('--model <dir|hub_id>', 'a model folder or hub id whose tokenizer and chat template to use (only the tokenizer files are downloaded)')
     .option('--revision <rev>', 'hub revision', 'main')
     .option('--token <token>', 'hub access token (or set HF_TOKEN)')
@@ -145,6 +156,7 @@ export function registerDataCommand(program: Command): void {
     .option('--max_length <n>', 'the training max_length', num('max_length', { integer: true, min: 2 }), 1024)
     .option('--drop_long_rows', 'count rows longer than max_length as dropped instead of truncated')
     .option('--skip_invalid_rows', 'do not fail on invalid rows (training with skip_invalid_rows uses the valid ones)')
+    .option('--packing_strategy <strategy>', `SFT with --model: the packing to report (${PACKING_STRATEGIES.join(' | ')}; default bfd, as TRL)`)
     .option('--json', 'print one JSON line last')
     .action(async (file: string, flags: DataFlags) => {
       await dataCommand(file, flags);

@@ -65,6 +65,6 @@ describe('whetstone recipe --to trl', () => {
     expect(String((await run(['--to', 'trl', join(tmp, 'kto.json'), '--output_dir', busy, ...base])).error)).toMatch(/busy is not empty \(x\.txt\)/);
     expect((await run(['--to', 'axolotl', join(tmp, 'kto.json'), '--output_dir', join(tmp, 'o2'), ...base])).out).toMatch(/--to must be trl, got "axolotl"/);
     await writeFile(join(tmp, 'bad.json'), JSON.stringify({ method: 'kto', per_device_train_batch_size: 1 }));
-    expect(String((await run(['--to', 'trl', join(tmp, 'bad.json'), '--output_dir', join(tmp, 'o3'), ...base])).error)).toMatch(/KTO needs at least 2 rows per batch/);
+    expect(String((await run(['--to', 'trl', join(tmp, 'bad.json'), '--output_dir', join(tmp, 'o3'), ...base])).error)).toMatch(/KTO needs at least 2 examples per batch/);
   });
 });

@@ -9,11 +9,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { withFsErrors } from '../../engine/io/fsErrors.ts';
 import { WhetstoneError } from '../../engine/errors.ts';
-import { RecipeError } from '../../engine/recipe/schema.ts';
+import { RecipeError, resolveRecipe } from '../../engine/recipe/schema.ts';
 import { jsonLines, splitRows, trlDataset } from '../../engine/trl/dataset.ts';
 import { TRL_TRAINERS } from '../../engine/trl/names.ts';
 import { EVAL_FILE, TRAIN_FILE, trlProjectFiles } from '../../engine/trl/project.ts';
-import { resolveTrlRecipe } from '../../engine/trl/recipe.ts';
 import { offlineOption } from '../modelSource.ts';
 import { loadModelTokenizer } from './data.ts';
 
@@ -79,7 +78,7 @@ export async function runRecipeExport(file: string, flags: RecipeFlags): Promise
   } catch (e) {
     throw new RecipeError(`${file} is not valid JSON (${(e as Error).message})`);
   }
-  const recipe = resolveTrlRecipe(json);
+  const recipe = resolveRecipe(json);
   await checkOutputDir(flags.output_dir, Boolean(flags.overwrite_output_dir));
   const tokenizer = await loadModelTokenizer(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json });
   const opts = { chatTemplate: tokenizer.hasChatTemplate, skipInvalidRows: recipe.skip_invalid_rows };

@@ -7,6 +7,7 @@ import { loadAdapterFiles } from '../lora/load.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { chatPrompt, generateText } from '../session/chat.ts';
+import { bestOfN, type BestOfN } from '../session/reward.ts';
 import type { EngineRuntime } from './runtime.ts';
 
 export interface ChatOptions {
@@ -24,6 +25,27 @@ export async function chat(runtime: EngineRuntime, prompt: string, options: Chat
   const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
   const { text } = await generateText(loaded.model, loaded.tokenizer, chatPrompt(loaded.tokenizer, prompt).ids, lora, defined, onToken);
   return text;
+}
+
+export interface BestOfNOptions extends ChatOptions {
+  /** The reward model's adapter files (a SEQ_CLS adapter: trained with method reward). */
+  rewardAdapter: Record<string, ArrayBuffer>;
+  /** Answers to sample. */
+  n: number;
+}
+
+/**
+ * Best-of-N: `n` answers sampled from the model with `adapter` (or the base), each scored by the
+ * reward model; every answer with its reward and the best one's index. onCandidate gets each
+ * answer as it is finished (before the scoring).
+ */
+export async function chatBestOfN(runtime: EngineRuntime, prompt: string, options: BestOfNOptions, onCandidate?: (index: number, text: string) => void): Promise<BestOfN> {
+  const { loaded } = await runtime.model('best-of-N');
+  const policy = options.adapter ? await adapterFor(runtime, loaded, options.adapter) : null;
+  const reward = await adapterFor(runtime, loaded, options.rewardAdapter);
+  const settings = { maxNewTokens: options.maxNewTokens, temperature: options.temperature, topP: options.topP, seed: options.seed };
+  const defined = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  return bestOfN(loaded.model, loaded.tokenizer, prompt, policy, reward, { ...defined, n: options.n }, onCandidate);
 }
 
 async function adapterFor(runtime: EngineRuntime, loaded: LoadedModel, files: Record<string, ArrayBuffer>): Promise<LoraAdapter> {

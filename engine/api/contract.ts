@@ -21,6 +21,8 @@ export interface ModelInfo {
   heads: number;
   kvHeads: number;
   vocabSize: number;
+  /** The context the model was trained for (config.json max_position_embeddings). */
+  maxPositionEmbeddings: number;
   hasChatTemplate: boolean;
   weightDtype: 'bf16' | 'f16' | 'f32';
   weightBytes: number; // bytes of weights on the GPU
@@ -29,24 +31,38 @@ export interface ModelInfo {
 export type { MemoryEstimate, Method };
 
 export interface DatasetIssueReport {
-  line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet)
+  line: number; // 1-based line (JSONL/CSV) or row (JSON/Parquet); 0 = about the whole file
   field?: string;
   message: string; // "demo.jsonl line 3: messages[1].role is \"robot\"; expected system, user or assistant"
+  /** What to do (a file-level problem: e.g. which columns to rename). */
+  hint?: string;
+}
+
+/** A preference pair as the trainer reads it: the shared prompt once, the two completions (as text). */
+export interface PairPreview {
+  line: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
 }
 
 export interface DatasetReport {
   fileName: string;
   format: string; // human name, e.g. "OpenAI messages", "preference pairs (prompt/chosen/rejected)"
+  /** "gzip" when the file was gzip-compressed, else null. */
+  compression: string | null;
   method: Method; // what the format implies
   rows: number; // valid rows
-  countLabel: string; // "3 rows" (SFT) or "3 pairs" (DPO)
+  countLabel: string; // "3 rows" (SFT), "3 pairs" (DPO, ORPO, SimPO, reward) or "6 examples" (KTO)
   errors: DatasetIssueReport[]; // first errors (up to ~50)
   errorCount: number;
   preview: Record<string, unknown>[]; // first rows as parsed (for the table)
+  /** Preference data: the first pairs split as trained (for HH transcripts: the shared prompt, then where they differ). */
+  pairPreview: PairPreview[] | null;
   /** With a model loaded: one example rendered through the chat template, token by token. */
   maskPreview: { text: string; trained: boolean }[] | null;
-  /** With a model loaded: token statistics and how many tokens the loss counts. */
-  tokenStats: { min: number; max: number; mean: number; trainedTokens: number; truncated: number } | null;
+  /** With a model loaded: token statistics (per row; DPO: prompt + the longer completion) and how many tokens the loss counts. */
+  tokenStats: { min: number; max: number; mean: number; p50: number; p95: number; trainedTokens: number; truncated: number } | null;
 }
 
 /** The recipe object: the same JSON the CLI's --config reads (engine/recipe/fields.ts, TRL names). */
@@ -81,12 +97,22 @@ export interface TrainSummary {
   lastLog: Record<string, number> | null;
   /** The final PEFT adapter: adapter_config.json and adapter_model.safetensors. */
   adapter: Record<string, ArrayBuffer>;
+  /** A reward model's scores of its eval rows (or first training rows) at the end: the chosen vs rejected distribution. */
+  rewardScores?: { chosen: number[]; rejected: number[] } | null;
+}
+
+/** Best-of-N: every sampled answer with the reward model's score, and the best one's index. */
+export interface BestOfNResult {
+  candidates: { text: string; reward: number }[];
+  best: number;
 }
 
 export interface EngineContract {
   loadModel(source: ModelSource, onProgress: ProgressCallback): Promise<ModelInfo>;
   inspectDataset(file: { name: string; data: ArrayBuffer }, method: Method | null, options?: { maxLength?: number }): Promise<DatasetReport>;
   estimateMemory(recipe: RecipeJson): Promise<MemoryEstimate>;
+  /** The user prompts of the dataset's first rows (any format), for labelling and the arena. */
+  datasetPrompts(file: { name: string; data: ArrayBuffer }, limit?: number): Promise<string[]>;
   train(request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary>;
   pauseTraining(): void;
   resumeTraining(): void;
@@ -97,6 +123,15 @@ export interface EngineContract {
     options: { adapter: Record<string, ArrayBuffer> | null; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
     onToken: (textSoFar: string) => void,
   ): Promise<string>;
+  /**
+   * Best-of-N (rejection sampling): `n` answers sampled from the model with `adapter` (or the base),
+   * each scored by the reward model `rewardAdapter` (a SEQ_CLS adapter); onCandidate sees each answer when finished.
+   */
+  bestOfN(
+    prompt: string,
+    options: { adapter: Record<string, ArrayBuffer> | null; rewardAdapter: Record<string, ArrayBuffer>; n: number; maxNewTokens?: number; temperature?: number; topP?: number; seed?: number },
+    onCandidate?: (index: number, text: string) => void,
+  ): Promise<BestOfNResult>;
   /** The merged model (base + adapter) as HF checkpoint files (safetensors in the base dtype, config, tokenizer). */
   exportMerged(adapter: Record<string, ArrayBuffer>): Promise<Record<string, ArrayBuffer>>;
 }

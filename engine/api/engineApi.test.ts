@@ -158,6 +158,19 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(report.tokenStats!.max).toBeGreaterThanOrEqual(report.tokenStats!.min);
   });
 
+  it('reports gzip, HH pairs split where they differ, p95, and every row a template refuses', async () => {
+    const file = (name: string) => ({ name, data: new Uint8Array(readFileSync(`${root}engine/data/fixtures/${name}`)).buffer as ArrayBuffer });
+    const hh = await engine.inspectDataset(file('hh.jsonl.gz'), null);
+    expect(hh).toMatchObject({ method: 'dpo', compression: 'gzip', rows: 3 });
+    expect(hh.pairPreview![0]).toEqual({ line: 1, prompt: 'Human: What is the capital of France?\n\nAssistant:', chosen: 'Paris.', rejected: "I don't know." });
+    expect(hh.tokenStats!.p95).toBeGreaterThanOrEqual(hh.tokenStats!.p50);
+    const tools = await engine.inspectDataset(file('openai_tools.jsonl'), null);
+    expect(tools.pairPreview).toBeNull();
+    expect(tools.errors.map((e) => e.line)).toEqual([1, 2, 3]); // each row named, not one "no usable rows"
+    expect(tools.rows).toBe(0);
+    expect(tools.tokenStats).toBeNull();
+  });
+
   it('estimates memory: a small recipe fits, an absurd one does not and says what to lower', async () => {
     const ok = await engine.estimateMemory(sftRecipe);
     expect(ok.fits).toBe(true);
@@ -250,6 +263,24 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(streamed.at(-1)).toBe(tuned);
     const again = await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {});
     expect(again).toBe(tuned);
+  });
+
+  it('trains a reward model (its scores come back for the histogram); best-of-N samples with the SFT adapter and scores with it', async () => {
+    const { callbacks } = recorder();
+    const rm = await engine.train({ recipe: { ...sftRecipe, method: 'reward', learning_rate: 1e-2, max_length: 256 }, dataset: dpoData }, callbacks);
+    expect(JSON.parse(dec(rm.adapter['adapter_config.json'])).task_type).toBe('SEQ_CLS');
+    expect(rm.rewardScores!.chosen.length).toBe(rm.rewardScores!.rejected.length);
+    expect(rm.rewardScores!.chosen.length).toBeGreaterThan(0);
+    const finished: number[] = [];
+    const found = await engine.bestOfN('What is the capital of France?', { adapter: sft.adapter, rewardAdapter: rm.adapter, n: 3, maxNewTokens: 6 }, (i) => finished.push(i));
+    expect(finished).toEqual([0, 1, 2]);
+    expect(found.candidates.length).toBe(3);
+    expect(found.candidates[found.best].reward).toBe(Math.max(...found.candidates.map((c) => c.reward)));
+    // Both adapters stay cached: the SFT adapter still generates as before.
+    const again = await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {});
+    expect(again).toBe(await engine.generate('What is the capital of France?', { adapter: sft.adapter, maxNewTokens: 8 }, () => {}));
+    // An SFT adapter is no reward model.
+    await expect(engine.bestOfN('Hi', { adapter: null, rewardAdapter: sft.adapter, n: 2, maxNewTokens: 2 })).rejects.toMatchObject({ message: expect.stringMatching(/is not a reward model/) });
   });
 
   it('exports the merged model as HF checkpoint files', async () => {

@@ -44,7 +44,8 @@ export interface EngineOptions {
 export class EngineRuntime {
   private ctx: GpuContext | null = null;
   private current: CurrentModel | null = null;
-  private cachedAdapter: { key: string; model: LoadedModel; adapter: LoraAdapter } | null = null;
+  /** Adapters kept for generation, newest last: a policy and a reward model for best-of-N. */
+  private cachedAdapters: { key: string; model: LoadedModel; adapter: LoraAdapter }[] = [];
   /** Set while train() runs. */
   training = false;
 
@@ -80,7 +81,7 @@ export class EngineRuntime {
     if (this.current.ctx !== ctx) {
       const { files, info } = this.current;
       this.current = null; // its buffers died with the old device
-      this.cachedAdapter = null;
+      this.cachedAdapters = [];
       await this.setModel(files, info.name);
     }
     return this.current!;
@@ -93,18 +94,24 @@ export class EngineRuntime {
 
   /** The adapter cached under `key` for the current model, or null. */
   adapter(key: string, model: LoadedModel): LoraAdapter | null {
-    const c = this.cachedAdapter;
-    return c && c.key === key && c.model === model ? c.adapter : null;
+    const c = this.cachedAdapters.find((x) => x.key === key && x.model === model);
+    if (!c) return null;
+    // Most recently used last: the adapter kept next evicts the other one.
+    this.cachedAdapters = [...this.cachedAdapters.filter((x) => x !== c), c];
+    return c.adapter;
   }
 
-  /** Keeps one adapter for generation (side-by-side compare reuses it); frees the previous one. */
+  /**
+   * Keeps an adapter for generation (side-by-side compare reuses it; best-of-N holds the policy and
+   * the reward model): at most two, the oldest freed.
+   */
   keepAdapter(key: string, model: LoadedModel, adapter: LoraAdapter): void {
-    this.dropAdapter();
-    this.cachedAdapter = { key, model, adapter };
+    while (this.cachedAdapters.length >= MAX_CACHED_ADAPTERS) this.dropAdapter(this.cachedAdapters[0]);
+    this.cachedAdapters.push({ key, model, adapter });
   }
 
   unload(): void {
-    this.dropAdapter();
+    for (const c of [...this.cachedAdapters]) this.dropAdapter(c);
     const c = this.current;
     this.current = null;
     if (!c) return;
@@ -113,11 +120,13 @@ export class EngineRuntime {
     c.ctx.pool.trim();
   }
 
-  private dropAdapter(): void {
-    if (this.cachedAdapter && this.cachedAdapter.model === this.current?.loaded) destroyAdapter(this.cachedAdapter.adapter);
-    this.cachedAdapter = null;
+  private dropAdapter(c: { model: LoadedModel; adapter: LoraAdapter }): void {
+    if (c.model === this.current?.loaded) destroyAdapter(c.adapter);
+    this.cachedAdapters = this.cachedAdapters.filter((x) => x !== c);
   }
 }
+
+const MAX_CACHED_ADAPTERS = 2;
 
 export function modelInfo(loaded: LoadedModel): ModelInfo {
   const { spec, model, tokenizer } = loaded;
@@ -130,6 +139,7 @@ export function modelInfo(loaded: LoadedModel): ModelInfo {
     heads: spec.numHeads,
     kvHeads: spec.numKvHeads,
     vocabSize: spec.vocabSize,
+    maxPositionEmbeddings: spec.maxPositionEmbeddings,
     hasChatTemplate: tokenizer.hasChatTemplate,
     weightDtype: model.weights.embedDtype,
     weightBytes: weightBytes(loaded),

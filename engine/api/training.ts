@@ -40,7 +40,7 @@ async function runPrepared(runtime: EngineRuntime, control: TrainControl, reques
       ? {
           name: 'the checkpoint to resume from',
           files: bytesOf(request.resumeFrom),
-          expected: { lora_r: recipe.lora_r, lora_alpha: recipe.lora_alpha, lora_target_modules: recipe.lora_target_modules, use_rslora: recipe.use_rslora },
+          expected: { lora_r: recipe.lora_r, lora_alpha: recipe.lora_alpha, lora_dropout: recipe.lora_dropout, lora_target_modules: recipe.lora_target_modules, use_rslora: recipe.use_rslora },
         }
       : null,
     store,
@@ -65,5 +65,6 @@ async function runPrepared(runtime: EngineRuntime, control: TrainControl, reques
     finalLoss: result.finalLoss,
     lastLog: result.lastLog,
     adapter: toArrayBuffers(store.final ?? {}),
+    rewardScores: result.rewardScores,
   };
 }

@@ -67,12 +67,9 @@ describe('ChatTemplate rendering context (as transformers gives it)', () => {
 describe('ChatTemplate rendering budget (untrusted templates)', () => {
   it('stops exponential macro recursion with an error naming the template', () => {
     const t = new ChatTemplate(EXPONENTIAL, {}, 'The chat template of evil/model');
-    const cpu = process.cpuUsage();
+    // The budget counts interpreter steps, not time (it holds the same in any thread): the error
+    // says the rendering stopped at the step cap, so it cannot hang (~0.15 s of CPU here).
     expect(() => t.render(USER)).toThrow(ChatTemplateBudgetError);
-    // The budget counts work, not time (it holds the same in any thread); one rendering that hits
-    // it costs ~0.1-0.2 s of CPU here, asserted with a wide margin against a hang.
-    const used = process.cpuUsage(cpu);
-    expect((used.user + used.system) / 1e6).toBeLessThan(1);
     expect(() => t.render(USER)).toThrow(/^The chat template of evil\/model took more than 250,000 steps/);
   });
 

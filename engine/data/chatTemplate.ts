@@ -27,7 +27,7 @@ export class ChatTemplateBudgetError extends ChatTemplateError {
   constructor(template: string, what: string) {
     super(
       `${template} ${what}; refusing to run it (a runaway or hostile template: deep or exponential macro recursion, an endless loop, or a value doubled in a loop).`,
-      'Use a known-good chat template for this model (e.g. pass one with chatTemplate / pick ChatML), or fix the template in tokenizer_config.json.',
+      'Replace the chat_template in tokenizer_config.json with the one published with the model (or a known-good one such as ChatML).',
     );
   }
 }

@@ -37,7 +37,7 @@ describe('inspectDataset', () => {
 
   it('refuses a file whose columns match no format, and a method the rows do not fit', async () => {
     await expect(inspectDataset(jsonl('x.jsonl', [{ foo: 1 }]))).rejects.toThrow(/x\.jsonl: no known dataset format in the columns "foo"/);
-    await expect(inspectDataset(jsonl('x.jsonl', [{ text: 'a' }]), { method: 'dpo' })).rejects.toThrow(/the rows are text \(SFT data\), not DPO data/);
+    await expect(inspectDataset(jsonl('x.jsonl', [{ text: 'a' }]), { method: 'dpo' })).rejects.toThrow('x.jsonl: the rows are text (SFT rows), not preference pairs, which method dpo trains on');
   });
 });
 
@@ -185,7 +185,7 @@ describe('loadTrainingExamples: DPO', () => {
   });
 
   it('refuses SFT data for DPO', async () => {
-    await expect(loadTrainingExamples(jsonl('m.jsonl', [{ messages: [u('a'), a('b')] }]), tok, dpo)).rejects.toThrow(/OpenAI messages \(SFT data\), not DPO data/);
+    await expect(loadTrainingExamples(jsonl('m.jsonl', [{ messages: [u('a'), a('b')] }]), tok, dpo)).rejects.toThrow(/OpenAI messages \(SFT rows\), not preference pairs/);
   });
 });
 

@@ -13,10 +13,11 @@ import { hhToMessages, toPreferenceRecord, toSftRecord } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
 import { fitPair, fitSft, joinPair, tokenizePair, tokenizeSft } from './tokenizeRows.ts';
-import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
+import { DatasetError, formatIssue, MethodMismatch, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
+import { DATA_KINDS, METHOD_INFO, methodReads } from '../recipe/methods.ts';
 
-export { DatasetError, formatIssue, type DatasetIssue } from './validate.ts';
-export type { FormatId, Method } from './formats.ts';
+export { DatasetError, formatIssue, MethodMismatch, type DatasetIssue } from './validate.ts';
+export type { FormatId, Method, PreferenceRecord, SftRecord } from './formats.ts';
 
 export const PREVIEW_ROWS = 50;
 
@@ -27,7 +28,8 @@ export interface DatasetInspection {
   compression: Compression | null;
   /** Human name of the detected format, e.g. "ShareGPT". */
   format: string;
-  formatId: FormatId;
+  /** 'unpaired' for KTO's prompt/completion/label rows. */
+  formatId: FormatId | 'unpaired';
   method: Method;
   /** Data rows in the file (readable or not). */
   rows: number;
@@ -41,6 +43,8 @@ export interface DatasetInspection {
   columns: string[];
   /** The first valid row's last user turn (its prompt as text), e.g. for sample generations; null for text rows. */
   samplePrompt: string | null;
+  /** The first PREVIEW_ROWS valid rows as the trainer reads them (e.g. HH pairs split into prompt, chosen, rejected). */
+  previewRecords: { line: number; rec: SftRecord | PreferenceRecord }[];
 }
 
 export interface LoadOptions {
@@ -51,6 +55,11 @@ export interface LoadOptions {
   skipInvalidRows: boolean;
   /** Return an empty result instead of refusing a file with no usable row (reports that list the invalid rows). */
   allowEmpty?: boolean;
+  /**
+   * SFT rows longer than maxLength are kept whole (counted as `split`): packing then splits them
+   * (packing_strategy bfd_split or wrapped). drop_long_rows still drops them.
+   */
+  keepLongRows?: boolean;
   /** Preference pairs as ORPO / CPO tokenize them: BOS prepended and EOS appended where missing (tokenizeRows.ts). */
   addBosEos?: boolean;
 }
@@ -70,6 +79,8 @@ export interface LoadStats {
   skipped: number;
   /** Rows longer than max_length that were truncated. */
   truncated: number;
+  /** Rows longer than max_length kept whole for packing to split (keepLongRows; absent: none). */
+  split?: number;
   /** Rows longer than max_length left out (dropLongRows), or with nothing trained left after truncation. */
   dropped: number;
   /** Rows in the result. */
@@ -85,13 +96,15 @@ export interface LoadedDataset {
   stats: LoadStats;
   /** Human name of the detected format. */
   format: string;
-  formatId: FormatId;
+  formatId: FormatId | 'unpaired';
   fileFormat: FileFormat;
   compression: Compression | null;
   /** The invalid rows (empty unless skipInvalidRows). */
   issues: DatasetIssue[];
   /** Sentences for the user: rows skipped, truncated, dropped. */
   warnings: string[];
+  /** The first usable row's prompt as text (see samplePrompt), e.g. for sample generations. */
+  samplePrompt: string | null;
 }
 
 export interface Converted {
@@ -139,11 +152,8 @@ export async function readAndConvert(src: ByteSource, method: Method | undefined
     const cols = [...new Set(datas.slice(0, 100).flatMap((d) => Object.keys(d)))];
     throw fileIssue(`no known dataset format in the columns ${columnList(cols)}`, renameHint(cols) ?? FORMAT_HELP);
   }
-  if (method && format.method !== method) {
-    throw fileIssue(
-      `the rows are ${format.name} (${format.method.toUpperCase()} data), not ${method.toUpperCase()} data`,
-      method === 'dpo' ? 'DPO needs prompt/chosen/rejected pairs (or chosen/rejected transcripts).' : `Train this file with method ${format.method}.`,
-    );
+  if (method && !methodReads(method, METHOD_INFO[format.method].data)) {
+    throw new MethodMismatch(read.file, method, format.method, `${format.name} (${DATA_KINDS[METHOD_INFO[format.method].data]})`, DATA_KINDS[METHOD_INFO[method].data]);
   }
   const issues = [...read.issues];
   const records: Converted['records'] = [];
@@ -185,11 +195,12 @@ export async function inspectDataset(src: ByteSource, opts: { method?: Method } 
     previewLines: first.map((r) => r.line),
     columns: [...new Set(c.read.rows.slice(0, 100).flatMap((r) => Object.keys(r.data)))],
     samplePrompt: c.records.length ? samplePrompt(c.records[0].rec) : null,
+    previewRecords: c.records.slice(0, PREVIEW_ROWS),
   };
 }
 
 /** A record's last user turn before the first answer: the prompt a sample generation would answer. */
-export function samplePrompt(rec: SftRecord | PreferenceRecord): string | null {
+export function samplePrompt(rec: SftRecord | Pick<PreferenceRecord, 'prompt'>): string | null {
   const prompt = 'kind' in rec ? (rec.kind === 'text' ? null : rec.kind === 'conversation' ? rec.messages.slice(0, rec.messages.findIndex((m) => m.role === 'assistant')) : rec.prompt) : rec.prompt;
   if (prompt === null) return null;
   const turns = typeof prompt === 'string' ? (hhToMessages(prompt) ?? [{ role: 'user', content: prompt }]) : prompt;
@@ -206,8 +217,10 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
   const dpo: PreferenceExample[] = [];
   const lengths: number[] = [];
   let truncated = 0;
+  let split = 0;
   let dropped = 0;
   let emptied = 0;
+  let prompt: string | null | undefined;
   let templateFailures = 0;
   let firstTemplateError: { line: number; error: ChatTemplateError } | null = null;
   for (const { line, rec } of c.records) {
@@ -215,11 +228,13 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       if (c.method === 'sft') {
         const ex = tokenizeSft(tokenizer, rec as SftRecord, opts.completionOnlyLoss);
         lengths.push(ex.ids.length);
-        const fit = fitSft(ex, opts.maxLength, opts.dropLongRows);
+        const keep = opts.keepLongRows && !opts.dropLongRows && ex.ids.length > opts.maxLength;
+        const fit = keep ? { fit: 'fits' as const, ...ex } : fitSft(ex, opts.maxLength, opts.dropLongRows);
         if (fit.fit === 'dropped') dropped++;
         else if (countedTokens(fit) === 0) emptied++;
         else {
           if (fit.fit === 'truncated') truncated++;
+          if (keep) split++;
           sft.push({ ids: fit.ids, trainMask: fit.trainMask, line });
         }
       } else {
@@ -244,7 +259,9 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       }
       const field = e instanceof RowProblem ? e.field : null;
       issues.push({ file: c.read.file, line, unit: c.read.unit, field, problem: e.message });
+      continue;
     }
+    prompt ??= samplePrompt(rec);
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (firstTemplateError && templateFailures === c.records.length) {
@@ -262,6 +279,7 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
     warnings.push(`skipped ${rowsWord(issues.length)} of ${c.total} that ${issues.length === 1 ? 'is' : 'are'} invalid (skip_invalid_rows): ${firsts}${issues.length > 3 ? '; ...' : ''}`);
   }
   if (truncated) warnings.push(`truncated ${rowsWord(truncated)} longer than max_length=${opts.maxLength} tokens (${c.method === 'sft' ? 'the end was cut' : 'the prompt keeps its end, the completions their start'}); set drop_long_rows to leave them out instead`);
+  if (split) warnings.push(`${rowsWord(split)} longer than max_length=${opts.maxLength} tokens ${split === 1 ? 'is' : 'are'} split across packed sequences`);
   if (dropped) warnings.push(`dropped ${rowsWord(dropped)} longer than max_length=${opts.maxLength} tokens (drop_long_rows)`);
   if (emptied) warnings.push(`dropped ${rowsWord(emptied)} with no trained token left after truncation to max_length=${opts.maxLength}; raise max_length`);
   if (used === 0 && !opts.allowEmpty) {
@@ -270,17 +288,19 @@ export async function loadTrainingExamples(src: ByteSource, tokenizer: ChatToken
       'Fix the rows, or raise max_length.',
     );
   }
-  const examples: TrainingExamples = c.method === 'sft' ? { method: 'sft', rows: sft } : { method: 'dpo', rows: dpo };
+  const pairsMethod = opts.method === 'orpo' || opts.method === 'simpo' ? opts.method : 'dpo';
+  const examples: TrainingExamples = c.method === 'sft' ? { method: 'sft', rows: sft } : { method: pairsMethod, rows: dpo };
   const trainedTokens = c.method === 'sft' ? sft.reduce((s, r) => s + countedTokens(r), 0) : dpo.reduce((s, r) => s + countedTokens(r.chosen) + countedTokens(r.rejected), 0);
   return {
     examples,
-    stats: { rows: c.total, skipped: issues.length, truncated, dropped: dropped + emptied, used, tokens: tokenStats(lengths), trainedTokens },
+    stats: { rows: c.total, skipped: issues.length, truncated, split, dropped: dropped + emptied, used, tokens: tokenStats(lengths), trainedTokens },
     format: FORMAT_NAMES[c.formatId],
     formatId: c.formatId,
     fileFormat: c.read.fileFormat,
     compression: c.read.compression,
     issues,
     warnings,
+    samplePrompt: prompt ?? null,
   };
 }
 

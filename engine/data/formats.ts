@@ -147,7 +147,8 @@ export function startsWithPrompt(v: unknown[]): boolean {
 /**
  * Files a format name fits but Whetstone must not train as that format: unpaired preference
  * rows (KTO: a completion and a true/false label) would otherwise train SFT on the bad
- * completions. Returns the problem and the hint, or null.
+ * completions. KTO reads them (methodData.ts); every other method refuses them with this problem
+ * and hint, or null.
  */
 export function unsupportedFormat(rows: Record<string, unknown>[]): { problem: string; hint: string } | null {
   const first = rows.slice(0, 100);
@@ -155,8 +156,10 @@ export function unsupportedFormat(rows: Record<string, unknown>[]): { problem: s
   const cols = new Set(first.flatMap((r) => Object.keys(r)));
   if (label && (cols.has('completion') || cols.has('messages') || cols.has('output'))) {
     return {
-      problem: `the rows are unpaired preference data (KTO: a completion and a true/false "${label}"), which Whetstone does not train`,
-      hint: `For SFT keep the rows whose ${label} is true and drop the ${label} column; for DPO pair a good and a bad completion of the same prompt as prompt/chosen/rejected.`,
+      problem: `the rows are unpaired preference data (KTO: a completion and a true/false "${label}"), not SFT rows or preference pairs`,
+      hint:
+        `Train them with method kto (columns prompt, completion, label). For SFT keep the rows whose ${label} is true and drop the ${label} column; ` +
+        'for DPO pair a good and a bad completion of the same prompt as prompt/chosen/rejected.',
     };
   }
   return null;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { loadTrainingExamples, type LoadOptions } from './dataset.ts';
 import { DatasetError } from './validate.ts';
+import { inspectMethodData, loadMethodExamples } from './methodData.ts';
 import { klMismatchedRows, loadRewardExamples, loadUnpairedExamples, type UnpairedExample } from './methodDatasets.ts';
 import { tokenizeRewardPair } from './rewardRows.ts';
 import { fixtureTokenizer } from './testing.ts';
@@ -163,5 +164,32 @@ describe('reward rows', () => {
     expect(r.stats.dropped).toBe(1);
     expect(r.warnings).toEqual(['dropped 1 pair with a sequence longer than max_length=128 tokens (reward pairs are never truncated, as in TRL); raise max_length to keep them']);
     await expect(loadRewardExamples(jsonl('sft.jsonl', [{ messages: [u('a'), a('b')] }]), tok, { maxLength: 64, skipInvalidRows: false })).rejects.toThrow(/not preference pairs|not DPO data/);
+  });
+});
+
+describe('datasets by method (methodData.ts)', () => {
+  const kto = [
+    { prompt: 'Hi', completion: 'Hello!', label: true },
+    { prompt: 'Hi', completion: 'Go away.', label: false },
+  ];
+  it('inspection: unpaired rows are KTO data; a method asked for is the report\'s method; KTO counts a pair file unpaired', async () => {
+    const unpaired = await inspectMethodData(jsonl('k.jsonl', kto));
+    expect([unpaired.method, unpaired.formatId, unpaired.validRows, unpaired.samplePrompt]).toEqual(['kto', 'unpaired', 2, 'Hi']);
+    expect((await inspectMethodData(jsonl('p.jsonl', pairs))).method).toBe('dpo');
+    for (const method of ['orpo', 'simpo', 'reward'] as const) expect((await inspectMethodData(jsonl('p.jsonl', pairs), { method })).method).toBe(method);
+    const asKto = await inspectMethodData(jsonl('p.jsonl', pairs), { method: 'kto' });
+    expect([asKto.method, asKto.rows, asKto.validRows]).toEqual(['kto', 3, 6]);
+    await expect(inspectMethodData(jsonl('k.jsonl', kto), { method: 'sft' })).rejects.toThrow(/unpaired preference data/);
+  });
+
+  it('loading: each method gets its rows (ORPO/SimPO pairs with BOS/EOS, KTO unpaired, reward pairs whole), with TRL\'s KTO weight advice', async () => {
+    const opts = { maxLength: 256, dropLongRows: false, completionOnlyLoss: true, skipInvalidRows: false };
+    expect((await loadMethodExamples(jsonl('p.jsonl', pairs), tok, { ...opts, method: 'orpo' })).examples.method).toBe('orpo');
+    const k = await loadMethodExamples(jsonl('k.jsonl', [...kto, { prompt: 'Yo', completion: 'Hey.', label: true }]), tok, { ...opts, method: 'kto', ktoWeights: { desirable: 1, undesirable: 1 } });
+    expect(k.examples.method).toBe('kto');
+    expect(k.warnings.some((w) => /2 desirable and 1 undesirable rows/.test(w))).toBe(true);
+    const r = await loadMethodExamples(jsonl('p.jsonl', pairs), tok, { ...opts, method: 'reward' });
+    expect(r.examples.method).toBe('reward');
+    expect(r.samplePrompt).toBe('What is red?');
   });
 });

@@ -7,44 +7,40 @@
 //        batch pair prompt i with completion i-1 (klMismatchedRows).
 //   Reward: any preference-pair file; each answer tokenized whole with its prompt (rewardRows.ts).
 import type { ByteSource } from '../io/byteSource.ts';
-import type { TokenizedRow } from './examples.ts';
+import type { RewardExample, TokenizedRow, UnpairedExample } from './examples.ts';
 import { ChatTemplateBudgetError, ChatTemplateError } from './chatTemplate.ts';
-import { readAndConvert, readDatasetRows, tokenStats, type LoadStats } from './dataset.ts';
+import { readAndConvert, readDatasetRows, samplePrompt, tokenStats, type LoadStats } from './dataset.ts';
 import type { ReadResult } from './readers.ts';
 import { detectFormat, FORMAT_HELP, FORMAT_NAMES, type PreferenceRecord } from './formats.ts';
 import { toPreferenceRecord } from './records.ts';
-import { rewardPairFits, tokenizeRewardPair } from './rewardRows.ts';
+import { rewardPairFits, tokenizeRewardPair, tokenizeRewardRecord } from './rewardRows.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { joinPair, tokenizeUnpaired, type Fit } from './tokenizeRows.ts';
-import { isUnpairedData, toUnpairedRecord, UNPAIRED_FORMAT, unpairPreferences, type UnpairedRecord } from './unpaired.ts';
+import { isUnpairedData, ktoWeightAdvice, toUnpairedRecord, UNPAIRED_FORMAT, unpairPreferences, type UnpairedRecord } from './unpaired.ts';
+import type { Compression } from './containers.ts';
+import type { FileFormat } from './readers.ts';
 import { DatasetError, formatIssue, refuseInvalid, RowProblem, type DatasetIssue } from './validate.ts';
 
 export interface MethodLoadOptions {
   maxLength: number;
   dropLongRows: boolean;
   skipInvalidRows: boolean;
+  /** KTO's desirable_weight / undesirable_weight: TRL's advice when they do not suit the label balance becomes a warning. */
+  ktoWeights?: { desirable: number; undesirable: number };
 }
 
-/** One KTO row: prompt and completion tokens (BOS / EOS as TRL adds them) and its label. */
-export interface UnpairedExample {
-  prompt: number[];
-  completion: number[];
-  label: boolean;
-  line?: number;
-}
-
-export interface RewardExample {
-  chosen: number[];
-  rejected: number[];
-  line?: number;
-}
+export type { RewardExample, UnpairedExample };
 
 interface Loaded<T> {
   examples: T[];
   stats: LoadStats;
   format: string;
+  fileFormat: FileFormat;
+  compression: Compression | null;
   issues: DatasetIssue[];
   warnings: string[];
+  /** The first usable row's prompt as text, e.g. for sample generations. */
+  samplePrompt: string | null;
 }
 
 /**
@@ -107,6 +103,8 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
   const desirable = examples.filter((x) => x.label).length;
   const warnings = commonWarnings(issues, total, truncated, dropped, opts.maxLength, 'the prompt keeps its end, the completion its start');
   if (examples.length === 0) throw noUsableRows(read.file, read.unit, total, issues.length, dropped);
+  const advice = opts.ktoWeights ? ktoWeightAdvice(desirable, examples.length - desirable, opts.ktoWeights.desirable, opts.ktoWeights.undesirable) : null;
+  if (advice) warnings.push(advice);
   const trainedTokens = examples.reduce((s, x) => s + x.completion.length, 0);
   return {
     examples,
@@ -114,15 +112,18 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
     undesirable: examples.length - desirable,
     stats: { rows: total, skipped: issues.length, truncated, dropped, used: examples.length, tokens: tokenStats(lengths), trainedTokens },
     format,
+    fileFormat: read.fileFormat,
+    compression: read.compression,
     issues,
     warnings,
+    samplePrompt: records.length ? samplePrompt(records[0].rec) : null,
   };
 }
 
 /** Reward-model pairs: prompt + chosen and prompt + rejected tokenized whole; longer ones dropped (TRL). */
 export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokenizer, opts: Omit<MethodLoadOptions, 'dropLongRows'>): Promise<Loaded<RewardExample>> {
-  const c = await readAndConvert(src, 'dpo');
-  if (c.method !== 'dpo') {
+  const c = await readAndConvert(src, 'reward');
+  if (c.method === 'sft') {
     throw new DatasetError(
       { file: c.read.file, line: null, unit: c.read.unit, field: null, problem: `the rows are ${FORMAT_NAMES[c.formatId]} (SFT data), not preference pairs` },
       'A reward model learns from pairs: prompt/chosen/rejected (or chosen/rejected with the prompt inside).',
@@ -154,8 +155,11 @@ export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokeniz
     examples,
     stats: { rows: c.total, skipped: issues.length, truncated: 0, dropped, used: examples.length, tokens: tokenStats(lengths), trainedTokens },
     format: FORMAT_NAMES[c.formatId],
+    fileFormat: c.read.fileFormat,
+    compression: c.read.compression,
     issues,
     warnings,
+    samplePrompt: c.records.length ? samplePrompt(c.records[0].rec) : null,
   };
 }
 
@@ -201,4 +205,38 @@ function commonWarnings(issues: DatasetIssue[], total: number, truncated: number
 
 function noUsableRows(file: string, unit: DatasetIssue['unit'], total: number, invalid: number, tooLong: number): DatasetError {
   return new DatasetError({ file, line: null, unit, field: null, problem: `no usable rows (${total} in the file: ${invalid} invalid, ${tooLong} too long)` }, 'Fix the rows, or raise max_length.');
+}
+
+/** A row to score (`whetstone score`): a pair's two sequences, or an SFT row's one. */
+export type ScoreRow = { line: number; chosen: number[]; rejected: number[] } | { line: number; sequence: number[] };
+
+/**
+ * The rows of any file as whole sequences for a reward model: preference pairs as their chosen and
+ * rejected sequences (tokenized as for training), SFT rows as the conversation or prompt + answer.
+ * Invalid rows refuse the file unless skipInvalidRows; rows longer than maxLength are left out
+ * and counted in a warning (a cut answer would be scored for what is missing).
+ */
+export async function loadScoreRows(src: ByteSource, tokenizer: ChatTokenizer, opts: Omit<MethodLoadOptions, 'dropLongRows'>): Promise<{ rows: ScoreRow[]; format: string; warnings: string[] }> {
+  const c = await readAndConvert(src, undefined);
+  const issues = c.issues;
+  const rows: ScoreRow[] = [];
+  let tooLong = 0;
+  for (const { line, rec } of c.records) {
+    try {
+      const row: ScoreRow = 'chosen' in rec ? { line, ...tokenizeRewardPair(tokenizer, rec) } : { line, sequence: tokenizeRewardRecord(tokenizer, rec) };
+      const longest = 'sequence' in row ? row.sequence.length : Math.max(row.chosen.length, row.rejected.length);
+      if (longest > opts.maxLength) tooLong++;
+      else rows.push(row);
+    } catch (e) {
+      if (e instanceof ChatTemplateBudgetError) throw e;
+      if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
+      issues.push({ file: c.read.file, line, unit: c.read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
+    }
+  }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (!opts.skipInvalidRows) refuseInvalid(c.read.file, issues, c.total);
+  const warnings = commonWarnings(issues, c.total, 0, 0, opts.maxLength, '');
+  if (tooLong) warnings.push(`left out ${tooLong} row${tooLong === 1 ? '' : 's'} longer than max_length=${opts.maxLength} tokens; raise --max_length to score them`);
+  if (rows.length === 0) throw noUsableRows(c.read.file, c.read.unit, c.total, issues.length, tooLong);
+  return { rows, format: FORMAT_NAMES[c.formatId], warnings };
 }

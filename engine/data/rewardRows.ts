@@ -8,7 +8,7 @@
 // them: a truncated answer would lose what made it better or worse).
 import type { ChatMessage } from './chatTemplate.ts';
 import { ChatTemplateError } from './chatTemplate.ts';
-import type { PreferenceRecord } from './formats.ts';
+import type { PreferenceRecord, SftRecord } from './formats.ts';
 import { hhToMessages } from './records.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 
@@ -18,10 +18,26 @@ export interface RewardPairTokens {
 }
 
 export function tokenizeRewardPair(tok: ChatTokenizer, rec: PreferenceRecord): RewardPairTokens {
-  return { chosen: tokenizeWhole(tok, rec.prompt, rec.chosen, rec.tools), rejected: tokenizeWhole(tok, rec.prompt, rec.rejected, rec.tools) };
+  return { chosen: tokenizeRewardSequence(tok, rec.prompt, rec.chosen, rec.tools), rejected: tokenizeRewardSequence(tok, rec.prompt, rec.rejected, rec.tools) };
 }
 
-function tokenizeWhole(tok: ChatTokenizer, prompt: string | ChatMessage[], answer: string | ChatMessage[], tools?: unknown[]): number[] {
+/**
+ * One SFT row as the sequence a reward model scores (`whetstone score`): a conversation rendered
+ * whole, a prompt with its completion, or a text with EOS appended (as an answer without a template).
+ */
+export function tokenizeRewardRecord(tok: ChatTokenizer, rec: SftRecord): number[] {
+  if (rec.kind === 'prompt_completion') return tokenizeRewardSequence(tok, rec.prompt, rec.completion, rec.tools);
+  if (rec.kind === 'text') {
+    if (tok.eosTokenId === null) throw new ChatTemplateError('This tokenizer has no EOS token, so a text cannot be terminated.', 'Set eos_token in tokenizer_config.json.');
+    const ids = tok.encode(rec.text, { addSpecialTokens: true });
+    return ids.at(-1) === tok.eosTokenId ? ids : [...ids, tok.eosTokenId];
+  }
+  if (!tok.hasChatTemplate) throw new ChatTemplateError('This tokenizer has no chat template, so a list of messages cannot be rendered.', 'Use a model with a chat template (an -Instruct model), or text rows.');
+  return tok.encode(tok.renderChat(rec.messages, rec.tools ? { tools: rec.tools } : {}), { addSpecialTokens: false });
+}
+
+/** Prompt + answer as one sequence, the way TRL's RewardTrainer tokenizes a chosen or rejected answer. */
+export function tokenizeRewardSequence(tok: ChatTokenizer, prompt: string | ChatMessage[], answer: string | ChatMessage[], tools?: unknown[]): number[] {
   if (tok.hasChatTemplate) {
     const hh = typeof prompt === 'string' ? hhToMessages(prompt) : null;
     const turns: ChatMessage[] = hh ?? (typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt);

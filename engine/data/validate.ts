@@ -40,6 +40,28 @@ export class DatasetError extends WhetstoneError {
   }
 }
 
+/**
+ * A method was asked for that does not train on this file's kind of data. The engine's hint names
+ * no face's control; the CLI replaces it with the flag to pass (cli/dataMethod.ts).
+ */
+export class MethodMismatch extends DatasetError {
+  constructor(
+    file: string,
+    readonly asked: string,
+    /** The method the rows are for (the format's default). */
+    readonly suitable: string,
+    /** What the rows are, e.g. "Anthropic HH (implicit prompt) (preference pairs)". */
+    readonly rowsAre: string,
+    /** What the asked method trains on, e.g. "SFT rows". */
+    readonly needed: string,
+  ) {
+    super(
+      { file, line: null, unit: 'line', field: null, problem: `the rows are ${rowsAre}, not ${needed}, which method ${asked} trains on` },
+      `Use method ${suitable} for this file, or leave the method unset: it is then taken from the data.`,
+    );
+  }
+}
+
 export const MAX_LISTED = 10;
 
 /** Throws a DatasetError listing the first issues (and how many in all) when there are any. */

@@ -8,7 +8,7 @@
 // so a group's A rows (S·r, in) and B rows (sum of outs, r) are contiguous: one GEMM reads them
 // all. Group blocks start at multiples of 4 floats (vec4 loads). Layers go to one chunk until it
 // would pass the storage binding limit, then to the next.
-import { createBuffer } from '../gpu/buffers.ts';
+import { createBuffer, upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ModelSpec } from '../model/config.ts';
 import { moduleShape, type ModuleName } from '../model/modules.ts';
@@ -107,9 +107,18 @@ export function buildAdapter(
   return { config, layers, chunks };
 }
 
-/** Zeroes every dA/dB (start of an optimizer step): one clear per chunk. */
+/** Gives the adapter a score head with these weights (H): a reward model (PEFT SEQ_CLS). */
+export function attachScoreHead(ctx: GpuContext, adapter: LoraAdapter, weight: Float32Array): void {
+  adapter.score?.weight.destroy();
+  adapter.score?.grad.destroy();
+  // WebGPU zero-initialises new buffers: the gradient starts at 0.
+  adapter.score = { weight: upload(ctx.device, weight, undefined, 'score.weight'), grad: createBuffer(ctx.device, weight.length * 4, undefined, 'score.grad'), size: weight.length };
+}
+
+/** Zeroes every dA/dB (one clear per chunk), and a reward model's score-head gradient (start of an optimizer step). */
 export function zeroLoraGrads(ctx: GpuContext, adapter: LoraAdapter): void {
   for (const c of adapter.chunks) ctx.clear(c.grads);
+  if (adapter.score) ctx.clear(adapter.score.grad);
 }
 
 /** Reads every A and B back: name `${layer}.${module}` -> {A (r,in), B (out,r)}. One readback per chunk. */
@@ -139,4 +148,6 @@ export function destroyAdapter(adapter: LoraAdapter): void {
     c.params.destroy();
     c.grads.destroy();
   }
+  adapter.score?.weight.destroy();
+  adapter.score?.grad.destroy();
 }

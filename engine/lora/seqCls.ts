@@ -11,9 +11,10 @@ import { CheckpointError } from '../io/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors } from '../io/safetensors.ts';
 import { seededUniform } from '../util/random.ts';
-import type { InitialWeights } from './adapter.ts';
-import { ADAPTER_CONFIG, parsePeftConfig, peftConfigJson, peftLoraTensors } from './peft.ts';
-import type { LoraConfig } from './types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { readLoraWeights, type InitialWeights } from './adapter.ts';
+import { ADAPTER_CONFIG, parsePeftConfig, peftConfigJson, peftLoraTensors, peftWeightsBytes } from './peft.ts';
+import type { LoraAdapter, LoraConfig } from './types.ts';
 
 export const SCORE_KEY = 'base_model.model.score.weight';
 /** What PEFT writes into modules_to_save for a SEQ_CLS task. */
@@ -88,3 +89,14 @@ export function freshScoreWeight(hiddenSize: number, initializerRange: number, s
   return out;
 }
 
+
+/**
+ * The two files of an adapter on the GPU, as PEFT saves it: a causal-LM LoRA, or with a score
+ * head a SEQ_CLS reward model (the head in modules_to_save). Final adapters and checkpoints alike.
+ */
+export async function adapterFileBytes(ctx: GpuContext, adapter: LoraAdapter, numLayers: number, baseModel: string): Promise<{ config: string; weights: Uint8Array }> {
+  const lora = await readLoraWeights(ctx, adapter);
+  if (!adapter.score) return { config: peftConfigJson(adapter.config, baseModel), weights: peftWeightsBytes(adapter.config, numLayers, lora) };
+  const score = await ctx.readF32(adapter.score.weight, adapter.score.size);
+  return { config: peftSeqClsConfigJson(adapter.config, baseModel), weights: peftSeqClsWeightsBytes(adapter.config, numLayers, lora, score) };
+}

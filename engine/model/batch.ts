@@ -58,21 +58,47 @@ export function uploadBatch(ctx: GpuContext, b: TokenBatch): GpuBatch {
   };
 }
 
+/** A row of a batch: tokens, the mask of trained tokens, and (packed rows) the lengths of the examples in it. */
+export interface BatchRow {
+  ids: ArrayLike<number>;
+  trainMask: ArrayLike<number>;
+  /** Packed rows: lengths of the examples packed into this row, in order (TRL's seq_lengths). */
+  seqLengths?: readonly number[];
+}
+
 /**
  * Builds a right-padded batch from rows of (ids, trainMask): labels[t] = ids[t+1] where
  * trainMask[t+1] is 1, else -100 (so the loss counts exactly the masked tokens, shifted by one).
+ * When a row is packed (seqLengths), every example in it is its own segment: positions restart
+ * at 0, attention stays inside it, and its last token predicts nothing; padding is one more
+ * segment. Without packed rows there are no segments (plain causal attention).
  */
-export function batchFromRows(rows: { ids: ArrayLike<number>; trainMask: ArrayLike<number> }[], padId: number, T?: number): TokenBatch {
+export function batchFromRows(rows: BatchRow[], padId: number, T?: number): TokenBatch {
   const B = rows.length;
   const len = T ?? Math.max(1, ...rows.map((r) => r.ids.length));
   const ids = new Uint32Array(B * len).fill(padId);
   const labels = new Int32Array(B * len).fill(IGNORE_INDEX);
   const positions = new Uint32Array(B * len);
+  const packed = rows.some((r) => r.seqLengths);
+  const segments = packed ? new Uint32Array(B * len) : undefined;
   rows.forEach((r, b) => {
     const n = Math.min(r.ids.length, len);
-    for (let t = 0; t < len; t++) positions[b * len + t] = t;
-    for (let t = 0; t < n; t++) ids[b * len + t] = r.ids[t];
-    for (let t = 0; t + 1 < n; t++) if (r.trainMask[t + 1]) labels[b * len + t] = r.ids[t + 1];
+    const pieces = r.seqLengths ?? [r.ids.length];
+    let start = 0;
+    pieces.forEach((pieceLength, s) => {
+      const end = Math.min(n, start + pieceLength);
+      for (let t = start; t < end; t++) {
+        ids[b * len + t] = r.ids[t];
+        positions[b * len + t] = t - start;
+        if (segments) segments[b * len + t] = s;
+        if (t + 1 < end && r.trainMask[t + 1]) labels[b * len + t] = r.ids[t + 1];
+      }
+      start = end;
+    });
+    for (let t = start; t < len; t++) {
+      positions[b * len + t] = segments ? t - start : t;
+      if (segments) segments[b * len + t] = pieces.length; // padding is its own segment
+    }
   });
-  return { B, T: len, ids, labels, positions };
+  return segments ? { B, T: len, ids, labels, positions, segments } : { B, T: len, ids, labels, positions };
 }

@@ -154,6 +154,7 @@ describe('modelSpecFromConfig', () => {
       bosTokenId: 0,
       eosTokenIds: [0],
       torchDtype: 'bfloat16',
+      initializerRange: 0.041666666666666664,
     });
     expect(parameterCount(s)).toBe(134_515_008); // the published "135M"
   });

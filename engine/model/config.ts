@@ -34,6 +34,8 @@ export interface ModelSpec {
   eosTokenIds: number[];
   /** "bfloat16", "float32", ... as written (torch_dtype, or dtype in newer transformers), null if absent. */
   torchDtype: string | null;
+  /** config.initializer_range (0.02 when absent): the std of transformers' init of new weights (a reward model's score head). */
+  initializerRange: number;
 }
 
 const FILE = 'config.json';
@@ -178,6 +180,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, generationC
     bosTokenId: bos.length > 0 ? bos[0] : null,
     eosTokenIds: [...new Set(eos)],
     torchDtype: typeof dtype === 'string' ? dtype : null,
+    initializerRange: posNum(config, 'initializer_range', 0.02),
   };
   checkProducts(spec);
   return spec;

@@ -34,10 +34,22 @@ export interface LoraChunk {
   size: number;
 }
 
+/**
+ * A reward model's score head: transformers' `score` = Linear(hidden, 1, bias=False) on the final
+ * normed hidden state, trained in full beside the LoRA (PEFT's modules_to_save for SEQ_CLS).
+ */
+export interface ScoreHead {
+  weight: GPUBuffer; // (H) f32
+  grad: GPUBuffer; // (H) f32, accumulated over micro-batches
+  size: number; // H
+}
+
 export interface LoraAdapter {
   config: LoraConfig;
   /** layers[i][module] for every targeted module of layer i. */
   layers: Partial<Record<ModuleName, LoraModule>>[];
   /** The buffers every module's tensors live in. */
   chunks: LoraChunk[];
+  /** Present on a reward model (PEFT task_type SEQ_CLS); the model itself never reads it. */
+  score?: ScoreHead;
 }

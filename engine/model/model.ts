@@ -75,6 +75,29 @@ export class LlamaModel {
   /** Runs the forward pass and the fused LM-head cross-entropy for every token of the batch. */
   forward(batch: GpuBatch, opts: ForwardOptions): ForwardResult {
     const { ctx, spec, weights } = this;
+    const hidden = this.forwardHidden(batch, opts);
+    const out = this.out!;
+    lmHeadCrossEntropyForward(ctx, {
+      hidden,
+      chunks: weights.lmHead,
+      weightType: weights.lmHeadDtype,
+      N: batch.B * batch.T,
+      H: spec.hiddenSize,
+      V: spec.vocabSize,
+      labels: batch.labels,
+      lossPerToken: out.lossPerToken,
+      lse: out.lse,
+    });
+    return out;
+  }
+
+  /**
+   * The forward pass up to the final RMSNorm, without the LM head: the (N, H) f32 hidden states
+   * (valid until the next forward). A reward model's score head reads them (backwardFromHidden
+   * is its backward).
+   */
+  forwardHidden(batch: GpuBatch, opts: ForwardOptions): GPUBuffer {
+    const { ctx, spec, weights } = this;
     this.ensureCapacity(batch.B, batch.T);
     const d = this.dims(batch.B, batch.T);
     const N = batch.B * batch.T;
@@ -96,19 +119,7 @@ export class LlamaModel {
       else releaseSaved(ctx, saved);
     }
     rmsnormForward(ctx, { x: this.finalIn!, weight: weights.finalNorm, y: this.finalNormed!, rstd: this.finalRstd!, rows: N, dim: H, eps: spec.rmsNormEps });
-    const out = this.out!;
-    lmHeadCrossEntropyForward(ctx, {
-      hidden: this.finalNormed!,
-      chunks: weights.lmHead,
-      weightType: weights.lmHeadDtype,
-      N,
-      H,
-      V: spec.vocabSize,
-      labels: batch.labels,
-      lossPerToken: out.lossPerToken,
-      lse: out.lse,
-    });
-    return out;
+    return this.finalNormed!;
   }
 
   /** Mean loss over counted tokens into out[0] (GPU, no readback). */
@@ -127,7 +138,6 @@ export class LlamaModel {
    */
   backward(batch: GpuBatch, dLoss: GPUBuffer): void {
     const { ctx, spec, weights } = this;
-    const d = this.dims(batch.B, batch.T);
     const N = batch.B * batch.T;
     const H = spec.hiddenSize;
     const dHidden = ctx.pool.acquire(N * H * 4, undefined, 'dHidden');
@@ -143,9 +153,21 @@ export class LlamaModel {
       dLoss,
       dHidden,
     });
+    this.backwardFromHidden(batch, dHidden);
+    ctx.pool.release(dHidden);
+  }
+
+  /**
+   * Backward from dL/d(hidden states) (N, H) f32 of the last forward (or forwardHidden, with
+   * train: true): through the final RMSNorm and every layer. LoRA gradients accumulate into dA/dB.
+   */
+  backwardFromHidden(batch: GpuBatch, dHidden: GPUBuffer): void {
+    const { ctx, spec, weights } = this;
+    const d = this.dims(batch.B, batch.T);
+    const N = batch.B * batch.T;
+    const H = spec.hiddenSize;
     const dx = this.dStream!;
     rmsnormBackward(ctx, { x: this.finalIn!, weight: weights.finalNorm, rstd: this.finalRstd!, dy: dHidden, dx, rows: N, dim: H });
-    ctx.pool.release(dHidden);
     for (let l = spec.numLayers - 1; l >= 0; l--) {
       const acts = this.layerActs(l);
       let saved = this.saved[l] ?? {};

@@ -7,16 +7,18 @@
 //
 // A new key is one entry: e.g. QLoRA's
 //   load_in_4bit: field(z.boolean().default(false), { group: 'memory', help: '...', form: { label: '4-bit base (QLoRA)' } }),
-// or KTO's
-//   desirable_weight: field(z.number().positive().default(1), { group: 'method', methods: ['kto'], help: '...', form: { label: 'Desirable weight' } }),
+// or one only some methods read, like KTO's desirable_weight below (`methods: ['kto']`).
 // Pure data (zod only): the studio imports this file (see eslint.config.js).
 import { z } from 'zod';
 import { LORA_MODULES } from '../model/modules.ts';
-import { METHOD_INFO, METHODS, type Method } from './methods.ts';
+import { METHOD_INFO, METHODS, methodsByDataKind, type Method } from './methods.ts';
 
 export const LR_SCHEDULER_TYPES = ['constant', 'constant_with_warmup', 'linear', 'cosine'] as const;
 export const OPTIMIZERS = ['adamw_torch', 'sgd'] as const;
 export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
+/** TRL's SFTConfig.packing_strategy: best-fit decreasing (long rows truncated), the same with long rows split, or one stream cut into max_length pieces. */
+export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
+export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
@@ -53,6 +55,8 @@ export interface FieldMeta {
   methods?: readonly Method[];
   /** Absent: not in the Recipe form (e.g. skip_invalid_rows is the Dataset panel's checkbox). */
   form?: FormMeta;
+  /** The default as the CLI's --help says it, when it is not the schema's value (the method: from the data). */
+  defaultText?: string;
 }
 
 export interface RecipeField<S extends z.ZodType = z.ZodType> extends FieldMeta {
@@ -64,7 +68,14 @@ function field<S extends z.ZodType>(schema: S, meta: FieldMeta): RecipeField<S> 
 }
 
 export const RECIPE_FIELDS = {
-  method: field(z.enum(METHODS).default('sft'), { group: 'method', help: 'the training method', form: { label: 'Method' } }),
+  // The schema's 'sft' only fills a recipe given without a method; `train` and `eval` take it from the data
+  // (cli/dataMethod.ts) and the studio from the dropped file, before resolving the recipe.
+  method: field(z.enum(METHODS).default('sft'), {
+    group: 'method',
+    help: 'the training method',
+    form: { label: 'Method' },
+    defaultText: `from the data: ${methodsByDataKind()}`,
+  }),
   learning_rate: field(z.number().positive().default(2e-4), {
     group: 'training',
     help: 'peak learning rate',
@@ -87,6 +98,11 @@ export const RECIPE_FIELDS = {
     group: 'training',
     help: `examples (${METHODS.map((m) => `${m.toUpperCase()} ${METHOD_INFO[m].unit[1]}`).join(', ')}) per micro-batch`,
     form: { label: 'Batch size' },
+  }),
+  per_device_eval_batch_size: field(z.number().int().positive().default(8), {
+    group: 'logging',
+    help: 'examples per forward pass when evaluating (KTO: the rows whose KL term is averaged together)',
+    form: { label: 'Eval batch size', advanced: true },
   }),
   gradient_accumulation_steps: field(z.number().int().positive().default(1), { group: 'training', help: 'micro-batches per optimizer step', form: { label: 'Gradient accumulation' } }),
   max_steps: field(z.number().int().default(-1), {
@@ -140,16 +156,57 @@ export const RECIPE_FIELDS = {
   packing: field(z.boolean().default(false), {
     group: 'method',
     methods: ['sft'],
-    help: 'pack short rows into max_length sequences (no cross-row attention)',
+    help: 'pack whole rows into max_length sequences across the dataset (TRL): fewer, fuller steps; positions restart per row, no attention across rows',
     form: { label: 'Packing', advanced: true },
   }),
-  beta: field(z.number().positive().default(0.1), { group: 'method', methods: ['dpo'], help: 'DPO beta', form: { label: 'Beta' } }),
+  packing_strategy: field(z.enum(PACKING_STRATEGIES).default('bfd'), {
+    group: 'method',
+    methods: ['sft'],
+    help: 'with packing: bfd = best-fit decreasing, rows longer than max_length truncated; bfd_split = the same, long rows split into pieces; wrapped = all rows as one stream cut every max_length tokens (rows split, attention across them, as TRL)',
+    form: { label: 'Packing strategy', advanced: true },
+  }),
+  beta: field(z.number().positive().default(0.1), {
+    group: 'method',
+    methods: ['dpo', 'orpo', 'simpo', 'kto'],
+    help: 'DPO/KTO: how far from the reference model the rewards may pull; ORPO: weight of the odds-ratio term (lambda); SimPO: reward scale',
+    form: { label: 'Beta' },
+  }),
   loss_type: field(z.enum(DPO_LOSS_TYPES).default('sigmoid'), { group: 'method', methods: ['dpo'], help: 'DPO loss', form: { label: 'Loss type' } }),
   label_smoothing: field(z.number().min(0).max(0.49).default(0), {
     group: 'method',
-    methods: ['dpo'],
-    help: 'DPO label smoothing (cDPO / robust)',
+    methods: ['dpo', 'simpo'],
+    help: 'label smoothing of the preference loss (cDPO / robust DPO; SimPO)',
     form: { label: 'Label smoothing', advanced: true },
+  }),
+  simpo_gamma: field(z.number().min(0).default(0.5), {
+    group: 'method',
+    methods: ['simpo'],
+    help: 'SimPO target reward margin gamma (the logits are lc - lr - gamma/beta)',
+    form: { label: 'SimPO gamma' },
+  }),
+  cpo_alpha: field(z.number().min(0).default(0), {
+    group: 'method',
+    methods: ['simpo'],
+    help: "weight of the chosen answers' NLL added to the SimPO loss (0 = pure SimPO; TRL's CPO default is 1)",
+    form: { label: 'NLL weight (cpo_alpha)', advanced: true },
+  }),
+  desirable_weight: field(z.number().positive().default(1), {
+    group: 'method',
+    methods: ['kto'],
+    help: 'KTO weight of the desirable (label true) rows',
+    form: { label: 'Desirable weight' },
+  }),
+  undesirable_weight: field(z.number().positive().default(1), {
+    group: 'method',
+    methods: ['kto'],
+    help: 'KTO weight of the undesirable (label false) rows',
+    form: { label: 'Undesirable weight' },
+  }),
+  center_rewards_coefficient: field(z.number().min(0).nullable().default(null), {
+    group: 'method',
+    methods: ['reward'],
+    help: 'pull the rewards toward mean zero: adds c * mean((r_chosen + r_rejected)^2) to the loss (0.01 is usual; unset = off)',
+    form: { label: 'Center rewards coefficient', advanced: true },
   }),
   gradient_checkpointing: field(z.boolean().default(false), {
     group: 'memory',

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.ts';
 import { RECIPE_FIELDS } from './fields.ts';
-import { isMethod, METHOD_INFO, type Method } from './methods.ts';
+import { isMethod, METHOD_INFO, type Method, type MethodInfo } from './methods.ts';
 
 type Shape = { [K in keyof typeof RECIPE_FIELDS]: (typeof RECIPE_FIELDS)[K]['schema'] };
 
@@ -33,6 +33,10 @@ export function resolveRecipe(input: unknown): Recipe {
     const issue = parsed.error.issues[0];
     const where = issue.path.join('.') || '(recipe)';
     throw new RecipeError(issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${where}: ${issue.message}`);
+  }
+  const min = (METHOD_INFO[parsed.data.method] as MethodInfo).minBatchSize;
+  if (min && parsed.data.per_device_train_batch_size < min.size) {
+    throw new RecipeError(`per_device_train_batch_size: ${parsed.data.method.toUpperCase()} needs at least ${min.size} ${METHOD_INFO[parsed.data.method].unit[1]} per batch: ${min.why}`);
   }
   return parsed.data;
 }

@@ -75,11 +75,35 @@ describe('training session (tiny-llama)', async () => {
   it("`eval` runs the method's objective: the same loss as the trainer's evaluation", { timeout: 600_000 }, async () => {
     const adapter = await loadAdapter(ctx, loaded.spec, await openNodeFolder(`${ROOT}engine/model/fixtures/tiny-llama-lora`));
     const recipe = resolveRecipe({});
-    const r = await evaluateDataset({ ctx, loaded, adapter, recipe, data: sftFile(), batchSize: 3 });
+    const progress: { done: number; total: number; etaSeconds: number | null }[] = [];
+    const r = await evaluateDataset({ ctx, loaded, adapter, recipe, data: sftFile(), batchSize: 3, onProgress: ({ done, total, etaSeconds }) => progress.push({ done, total, etaSeconds }) });
+    // Progress for both faces: before the first batch, then after each (no ETA until batches are timed; 0 at the end).
+    expect(progress).toEqual([
+      { done: 0, total: 4, etaSeconds: null },
+      { done: 3, total: 4, etaSeconds: null },
+      { done: 4, total: 4, etaSeconds: 0 },
+    ]);
     const rows = (await loadExamples(sftFile(), loaded.tokenizer, recipe)).examples.rows;
     const direct = await evaluateSft(ctx, loaded.model, adapter, rows as SftExample[], loaded.tokenizer.padId, 4);
     expect(r.rows).toBe(4);
     expect(r.tokens).toBe(direct.tokens);
     expect(Math.abs(r.metrics.loss - direct.loss) / direct.loss).toBeLessThan(1e-5);
+  });
+
+  it('packs the training file once (TRL bfd): an epoch steps through packed sequences', { timeout: 600_000 }, async () => {
+    const demo = () => new MemorySource('demo-sft.jsonl', new Uint8Array(readFileSync(`${ROOT}public/datasets/demo-sft.jsonl`)));
+    const common = { max_length: 128, per_device_train_batch_size: 2, num_train_epochs: 1, save_steps: 1000 };
+    const plain = await prepareTraining({ ctx, loaded, recipe: resolveRecipe(common), data: demo(), store: new MemoryRunStore(), baseModel: 'tiny-llama' });
+    expect(plain.packing).toBeNull();
+    expect(plain.total).toBe(12); // 24 rows / 2
+    plain.destroy();
+    const session = await prepareTraining({ ctx, loaded, recipe: resolveRecipe({ ...common, packing: true }), data: demo(), store: new MemoryRunStore(), baseModel: 'tiny-llama' });
+    const p = session.packing!;
+    expect(p).toMatchObject({ strategy: 'bfd', examples: 24, maxLength: 128 });
+    expect(session.train.rows.length).toBe(p.sequences);
+    expect(p.sequences).toBeLessThan(24);
+    expect(session.total).toBe(Math.ceil(p.sequences / 2));
+    expect(p.tokens).toBe((await loadExamples(demo(), loaded.tokenizer, resolveRecipe(common))).examples.rows.reduce((s, r) => s + (r as SftExample).ids.length, 0));
+    session.destroy();
   });
 });

@@ -4,13 +4,17 @@
 // the first step watched for out-of-memory, sample generations, and a lost device turned into a
 // GpuDeviceLost naming the checkpoint to resume from. The faces keep only their own concerns: flags
 // and terminal output; postMessage shapes, page callbacks and pause/stop.
-import { inspectDataset, type LoadedDataset } from '../data/dataset.ts';
+import type { LoadedDataset } from '../data/dataset.ts';
 import type { TrainingExamples } from '../data/examples.ts';
+import type { PackingStats } from '../data/packing.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuDeviceLost, GpuOutOfMemory } from '../gpu/errors.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { FileMap, FileSet } from '../io/fileSet.ts';
-import { createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
+import { attachScoreHead, createLoraAdapter, destroyAdapter } from '../lora/adapter.ts';
+import { freshScoreWeight } from '../lora/seqCls.ts';
+import { OBJECTIVES } from '../train/objectives/index.ts';
+import { WhetstoneError } from '../errors.ts';
 import { loadAdapter, loadAdapterFiles } from '../lora/load.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
@@ -25,7 +29,7 @@ import { absurdValueWarnings } from '../train/recipeWarnings.ts';
 import type { RunStore } from '../train/runStore.ts';
 import { Trainer, type TrainerCallbacks, type TrainResult } from '../train/trainer.ts';
 import { chatPrompt, generateText } from './chat.ts';
-import { loadExamples } from './data.ts';
+import { loadExamples, packForRecipe } from './data.ts';
 import { FirstStepGuard } from './firstStepGuard.ts';
 import { estimateTrainingMemory, trainingOutOfMemory, type MemoryEstimate } from './memory.ts';
 
@@ -46,10 +50,10 @@ export interface TrainingSessionInit {
   /** Evaluation rows from their own file; without it, recipe.eval_split holds some training rows out. */
   evalData?: ByteSource | null;
   /**
-   * Continue from a checkpoint-N's files (name: for messages). The checkpoint must be of the
-   * recipe's method and optimizer, and match `expected` (the LoRA options the user asked for).
+   * Continue from a checkpoint-N (name: for messages): its files, checked here by checkResume, or a
+   * checkpoint the face already read with checkResume (the CLI does, before it locks --output_dir).
    */
-  resumeFrom?: { name: string; files: FileMap; expected?: CheckpointExpectation } | null;
+  resumeFrom?: ResumeFiles | { name: string; checkpoint: DecodedCheckpoint } | null;
   /** Start from an existing PEFT adapter (its r, alpha and targets) instead of a fresh one. */
   adapter?: FileSet | null;
   store: RunStore;
@@ -64,10 +68,40 @@ export interface TrainingSessionInit {
   callbacks?: TrainingCallbacks;
 }
 
+/** A checkpoint's files; it must be of the recipe's method and optimizer, and match `expected` (the LoRA options the user set). */
+export interface ResumeFiles {
+  name: string;
+  files: FileMap;
+  expected?: CheckpointExpectation;
+}
+
+/** Reads and checks a checkpoint strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for. */
+export function checkResume(recipe: Recipe, from: ResumeFiles): Promise<DecodedCheckpoint> {
+  return decodeCheckpoint(from.files, from.name, { method: recipe.method, optim: recipe.optim, ...from.expected });
+}
+
 export interface TrainingSummary extends TrainResult {
   total: number;
   /** The loss of the last step (every step's, not only logged ones). */
   finalLoss: number | null;
+  /** A reward model's scores of its eval rows (or first training rows) at the end: chosen vs rejected. */
+  rewardScores: { chosen: number[]; rejected: number[] } | null;
+}
+
+/**
+ * A reward model trains a score head beside the LoRA: a fresh one (transformers' init,
+ * normal(0, initializer_range)) when the adapter has none (a new run, or a causal-LM adapter to
+ * start from). Other methods train a causal LM: a reward model's adapter cannot start them.
+ */
+function withScoreHeadAsNeeded(ctx: GpuContext, loaded: LoadedModel, recipe: Recipe, adapter: LoraAdapter, given: string | null): void {
+  const rewardModel = OBJECTIVES[recipe.method].scoreHead === true;
+  if (rewardModel && !adapter.score) attachScoreHead(ctx, adapter, freshScoreWeight(loaded.spec.hiddenSize, loaded.spec.initializerRange, (recipe.seed * 31 + 7) >>> 0));
+  if (!rewardModel && adapter.score) {
+    throw new WhetstoneError(
+      `${given ?? 'the adapter'} is a reward model (task_type SEQ_CLS, with a score head); method ${recipe.method} trains a causal LM`,
+      'Start from a causal-LM adapter (or none), or train it further with --method reward.',
+    );
+  }
 }
 
 /** Prepares a run (nothing trained yet): see TrainingSession. Frees what it allocated if it fails. */
@@ -86,18 +120,22 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   let evalSet: TrainingExamples | null = null;
   if (init.evalData) evalSet = (await loadExamples(init.evalData, loaded.tokenizer, recipe)).examples;
   else if (recipe.eval_split > 0 && train.rows.length > 1) [train, evalSet] = splitEval(train, recipe.eval_split, recipe.seed);
-  const samplePrompt = init.samples ? init.samples.prompt?.trim() || (await inspectDataset(init.data, { method: recipe.method })).samplePrompt : null;
+  // Packed once here (TRL packs the dataset, eval rows too by default); the trainer sees packed rows as rows.
+  const packed = packForRecipe(train, recipe);
+  train = packed.examples;
+  if (evalSet) evalSet = packForRecipe(evalSet, recipe).examples;
+  const samplePrompt = init.samples ? init.samples.prompt?.trim() || data.samplePrompt : null;
 
-  // Checked strictly before anything is restored: the same method and optimizer, and the LoRA shape the face asks for.
-  const expected: CheckpointExpectation = { method: recipe.method, optim: recipe.optim, ...init.resumeFrom?.expected };
-  const resume = init.resumeFrom ? await decodeCheckpoint(init.resumeFrom.files, init.resumeFrom.name, expected) : null;
+  const from = init.resumeFrom;
+  const resume = !from ? null : 'checkpoint' in from ? from.checkpoint : await checkResume(recipe, from);
   const adapter = resume
     ? await loadAdapterFiles(ctx, loaded.spec, init.resumeFrom!.name, { [ADAPTER_CONFIG]: new TextEncoder().encode(resume.adapterConfig), [ADAPTER_WEIGHTS]: resume.adapterWeights })
     : init.adapter
       ? await loadAdapter(ctx, loaded.spec, init.adapter)
       : createLoraAdapter(ctx, loaded.spec, loraConfigFromRecipe(recipe), recipe.seed);
   try {
-    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt);
+    withScoreHeadAsNeeded(ctx, loaded, recipe, adapter, init.adapter ? 'the starting adapter' : null);
+    return new TrainingSession(init, estimate, data, train, evalSet, adapter, resume, samplePrompt, packed.packing);
   } catch (e) {
     destroyAdapter(adapter);
     throw e;
@@ -124,11 +162,14 @@ export class TrainingSession {
     readonly estimate: MemoryEstimate,
     /** The training file as loaded (format, statistics). */
     readonly data: LoadedDataset,
+    /** The rows the trainer steps through (packed sequences when the recipe packs). */
     readonly train: TrainingExamples,
     readonly evalSet: TrainingExamples | null,
     readonly adapter: LoraAdapter,
     resume: DecodedCheckpoint | null,
     readonly samplePrompt: string | null,
+    /** How the training rows were packed (recipe.packing), null when they were not. */
+    readonly packing: PackingStats | null,
   ) {
     const { ctx, loaded, recipe } = init;
     const user = init.callbacks ?? {};
@@ -193,7 +234,8 @@ export class TrainingSession {
       const result = await (lost ? Promise.race([running, lost.then((e) => Promise.reject(e))]) : running);
       await this.guard.check();
       if (result.steps > 0 && (result.steps % this.sampleEvery === 0 || result.steps === this.total)) await this.sample(result.steps);
-      return { ...result, total: this.total, finalLoss: this.lastLoss ?? result.lastLog?.loss ?? null };
+      const rewardScores = await this.trainer.rewardScores();
+      return { ...result, total: this.total, finalLoss: this.lastLoss ?? result.lastLog?.loss ?? null, rewardScores };
     } catch (e) {
       this.guard.end();
       const gone = lost ? await settled(lost) : null;

@@ -8,6 +8,10 @@ import { isPlainObject } from '../io/json.ts';
 import type { TensorInfo } from '../io/safetensors.ts';
 import type { LoraConfig } from '../lora/types.ts';
 import type { Method } from '../recipe/methods.ts';
+import { SCORE_KEY } from '../lora/seqCls.ts';
+
+/** The checkpoint name of a reward model's score-head moments (optimizer.safetensors: score.exp_avg, score.exp_avg_sq). */
+export const SCORE_MOMENTS = 'score';
 
 /** What the resumed run expects; every field is optional (pass the values the user asked for). */
 export interface CheckpointExpectation {
@@ -15,6 +19,7 @@ export interface CheckpointExpectation {
   optim?: 'adamw_torch' | 'sgd';
   lora_r?: number;
   lora_alpha?: number;
+  lora_dropout?: number;
   lora_target_modules?: readonly string[];
   use_rslora?: boolean;
 }
@@ -59,6 +64,8 @@ export function checkMoments(
   for (const [name, info] of adapterTensors) {
     const m = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (m) expected.set(`${m[1]}.${m[2]}.${m[3]}`, info.shape.reduce((a, b) => a * b, 1));
+    // A reward model's score head (SEQ_CLS) is trained in full: it has moments too.
+    if (name === SCORE_KEY) expected.set(SCORE_MOMENTS, info.shape.reduce((a, b) => a * b, 1));
   }
   if (moments.size === 0) {
     if (optim === 'adamw_torch') fail(file, 'holds no AdamW moments (exp_avg, exp_avg_sq): the checkpoint was trained with optim sgd', 'Resume with --optim sgd, or start a new run.');
@@ -87,6 +94,7 @@ export function checkAgainstRecipe(method: Method, lora: LoraConfig, expected: C
   const differs = (name: string, had: unknown, asked: unknown) => fail(where, `was trained with ${name}=${JSON.stringify(had)}, the recipe asks ${name}=${JSON.stringify(asked)}`, hint);
   if (expected.lora_r !== undefined && expected.lora_r !== lora.r) differs('lora_r', lora.r, expected.lora_r);
   if (expected.lora_alpha !== undefined && expected.lora_alpha !== lora.loraAlpha) differs('lora_alpha', lora.loraAlpha, expected.lora_alpha);
+  if (expected.lora_dropout !== undefined && expected.lora_dropout !== lora.loraDropout) differs('lora_dropout', lora.loraDropout, expected.lora_dropout);
   if (expected.use_rslora !== undefined && expected.use_rslora !== lora.useRslora) differs('use_rslora', lora.useRslora, expected.use_rslora);
   if (expected.lora_target_modules !== undefined) {
     const a = [...lora.targetModules].sort().join(',');

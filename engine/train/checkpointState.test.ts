@@ -74,6 +74,7 @@ describe('decodeCheckpoint: strict validation with the reason', () => {
     expect(await reason(checkpoint(), { method: 'dpo' })).toBe('run/checkpoint-5: is an SFT checkpoint; it cannot be resumed as DPO');
     expect(await reason(checkpoint(), { lora_r: 16 })).toBe('run/checkpoint-5: was trained with lora_r=2, the recipe asks lora_r=16');
     expect(await reason(checkpoint(), { lora_alpha: 32 })).toContain('lora_alpha=4, the recipe asks lora_alpha=32');
+    expect(await reason(checkpoint(), { lora_dropout: 0.1 })).toContain('lora_dropout=0, the recipe asks lora_dropout=0.1');
     expect(await reason(checkpoint(), { lora_target_modules: ['q_proj', 'v_proj'] })).toContain('lora_target_modules="q_proj"');
   });
 

@@ -20,6 +20,8 @@ export interface TrainerState {
   optimizer_t: number;
   total_steps: number;
   method: Method;
+  /** Input tokens of all steps so far (HF's name; TRL logs it as num_tokens). Absent in older checkpoints. */
+  num_input_tokens_seen?: number;
   log_history: Record<string, number>[];
 }
 
@@ -122,6 +124,7 @@ export function parseTrainerState(text: string, where: string): TrainerState {
     optimizer_t: wholeNumber(raw, 'optimizer_t', file),
     total_steps: wholeNumber(raw, 'total_steps', file),
     method,
+    ...(raw.num_input_tokens_seen === undefined ? {} : { num_input_tokens_seen: wholeNumber(raw, 'num_input_tokens_seen', file) }),
     log_history: history as Record<string, number>[],
   };
 }

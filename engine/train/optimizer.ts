@@ -1,13 +1,15 @@
-// The optimizer over a LoRA adapter's A/B tensors: global grad norm + clipping + non-finite check
-// on the GPU, then one multi-tensor AdamW (or SGD) dispatch over each flat chunk of parameters
-// (every A and B of many layers, lora/adapter.ts), all recorded into the step's command buffer.
-// AdamW is elementwise, so one dispatch over the chunk is exactly one per tensor. The step counter t only advances for steps that were applied (a non-finite step is
+// The optimizer over a LoRA adapter's A/B tensors (and a reward model's score head): global grad
+// norm + clipping + non-finite check on the GPU, then one multi-tensor AdamW (or SGD) dispatch over
+// each flat chunk of parameters (every A and B of many layers, lora/adapter.ts; the score head is a
+// chunk of its own), all recorded into the step's command buffer. AdamW is elementwise, so one
+// dispatch over the chunk is exactly one per tensor. The step counter t only advances for steps that were applied (a non-finite step is
 // skipped on the GPU and not counted, as torch's GradScaler does).
 import { createBuffer } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { GRAD_STATS_FLOATS, gradStatsAccumulate, gradStatsCheckValues, gradStatsFinalize, gradStatsReset } from '../ops/gradStats.ts';
 import { adamwStep, sgdStep } from '../ops/optimizer.ts';
 import { loraParameters, type LoraAdapter } from '../lora/types.ts';
+import { SCORE_MOMENTS } from './checkpointCheck.ts';
 
 export interface OptimizerHyper {
   optim: 'adamw_torch' | 'sgd';
@@ -63,6 +65,15 @@ export class LoraOptimizer {
       offset: which === 'A' ? module.aOffset : module.bOffset,
       n: which === 'A' ? module.r * module.inFeatures : module.outFeatures * module.r,
     }));
+    // A reward model's score head is trained in full, as one more tensor (named "score" in checkpoints).
+    const score = adapter.score;
+    if (score) {
+      const n = score.size;
+      const moment = (what: string) => (adam ? createBuffer(ctx.device, n * 4, undefined, `score.${what}`) : null);
+      const chunk: ChunkSlot = { param: score.weight, grad: score.grad, n, m: moment('exp_avg'), v: moment('exp_avg_sq') };
+      this.chunks.push(chunk);
+      this.tensors.push({ name: SCORE_MOMENTS, chunk, offset: 0, n });
+    }
   }
 
   /** Number of trainable values. */

@@ -4,6 +4,7 @@
 // Wiring: the training session (engine/session/training.ts) passes them to onWarning before
 // anything else, so `whetstone train` and the studio both show them.
 
+import { usedBy } from '../recipe/fields.ts';
 import type { Method } from '../recipe/methods.ts';
 
 /** The recipe options checked (TRL names; a Recipe fits). */
@@ -61,6 +62,6 @@ export function absurdValueWarnings(r: RecipeValues, model?: ModelLimits): strin
   if (r.warmup_steps !== undefined && r.max_steps !== undefined && r.max_steps > 0 && r.warmup_steps >= r.max_steps) {
     out.push(`warmup_steps=${r.warmup_steps} is not below max_steps=${r.max_steps}: the learning rate never reaches its set value`);
   }
-  if (r.method === 'dpo' && r.beta !== undefined && r.beta > ABSURD.beta) out.push(`beta=${r.beta} is far above DPO's usual 0.01-0.5`);
+  if (r.beta !== undefined && r.beta > ABSURD.beta && (!r.method || usedBy('beta', r.method))) out.push(`beta=${r.beta} is far above the usual 0.01-0.5 (SimPO: 2-10)`);
   return out;
 }

@@ -1,8 +1,10 @@
 // How the trainer behaves, beyond matching goldens: DPO starts at ln 2 on a fresh adapter, SFT
 // memorises a few rows and DPO separates a few pairs, gradient accumulation equals a bigger
-// batch, packing changes no loss term, and a non-finite step is skipped with a warning and never
-// checkpointed.
+// batch, a packed batch (TRL's bfd) changes no loss term, and a non-finite step is skipped with a
+// warning and never checkpointed.
 import { describe, expect, it } from 'vitest';
+import type { SftExample } from '../data/examples.ts';
+import { packExamples } from '../data/packing.ts';
 import { testContext } from '../gpu/testing.ts';
 import { dpoPairs, freshAdapter, loadTinyLlama, loadTinyLora, maxAbsDiff, MemoryRunStore, peftTensors, runTrainer, sftRows, trainerGoldens, adapterFromFiles } from './testing.ts';
 
@@ -53,40 +55,43 @@ describe('trainer behaviour (tiny-llama)', async () => {
     };
     const a = await run(4, 1);
     const b = await run(2, 2);
-    expect(a.log.num_tokens).toBe(g.sft.batch_loss.tokens);
-    expect(b.log.num_tokens).toBe(g.sft.batch_loss.tokens);
+    const inputTokens = rows.reduce((s, r) => s + r.ids.length, 0); // TRL's num_tokens: input tokens, no padding
+    expect(a.log.num_tokens).toBe(inputTokens);
+    expect(b.log.num_tokens).toBe(inputTokens);
     expect(rel(a.log.loss, g.sft.batch_loss.lora)).toBeLessThan(1e-5);
     expect(rel(b.log.loss, a.log.loss)).toBeLessThan(1e-5);
     expect(rel(b.log.grad_norm, a.log.grad_norm)).toBeLessThan(1e-4);
     expect(maxAbsDiff(a.weights, b.weights)).toBeLessThan(1e-5);
   });
 
-  it('packing rows changes neither the loss nor the update', { timeout: 600_000 }, async () => {
-    const run = async (packing: boolean) => {
+  it('a packed step: its loss is the token-weighted mean of the same examples unpacked, and the update is the same', { timeout: 600_000 }, async () => {
+    // TRL's bfd into 160 tokens: the four golden rows (41, 76, 79, 71 tokens) become 2 sequences.
+    const packed = packExamples(rows, 160, 'bfd');
+    expect(packed.stats.sequences).toBe(2);
+    const run = async (train: SftExample[]) => {
       const adapter = await loadTinyLora(ctx, loaded);
-      const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: 4, max_steps: 1, packing, max_length: 160 } });
+      const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows: train }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: train.length, max_steps: 1, max_length: 160 } });
       return { log: out.logs[0], weights: await peftTensors(ctx, adapter) };
     };
-    const plain = await run(false);
-    const packed = await run(true);
-    expect(packed.log.num_tokens).toBe(plain.log.num_tokens);
-    expect(rel(packed.log.loss, plain.log.loss)).toBeLessThan(1e-5);
-    expect(rel(packed.log.loss, g.sft.batch_loss.lora)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(packed.weights, plain.weights)).toBeLessThan(1e-5);
+    const plain = await run(rows);
+    const inTwo = await run(packed.rows);
+    expect(inTwo.log.num_tokens).toBe(plain.log.num_tokens); // the same input tokens, no padding counted
+    expect(rel(inTwo.log.loss, plain.log.loss)).toBeLessThan(1e-5);
+    expect(rel(inTwo.log.loss, g.sft.batch_loss.lora)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(inTwo.weights, plain.weights)).toBeLessThan(1e-5);
   });
 
-  it('packing truncates rows to max_length exactly as if they were truncated before (loss and update)', { timeout: 600_000 }, async () => {
+  it('bfd truncates an example longer than max_length exactly as truncating it before (loss and update)', { timeout: 600_000 }, async () => {
     const maxLength = 60;
-    const run = async (packing: boolean) => {
+    const run = async (train: SftExample[]) => {
       const adapter = await loadTinyLora(ctx, loaded);
-      const train = packing ? rows : rows.map((r) => ({ ids: r.ids.slice(0, maxLength), trainMask: Array.from(r.trainMask).slice(0, maxLength) }));
-      const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows: train }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: 4, max_steps: 1, packing, max_length: maxLength } });
+      const out = await runTrainer({ ctx, loaded, adapter, train: { method: 'sft', rows: train }, recipe: { optim: 'sgd', learning_rate: 0.5, max_grad_norm: 0, per_device_train_batch_size: 4, max_steps: 1, max_length: maxLength } });
       return { log: out.logs[0], weights: await peftTensors(ctx, adapter) };
     };
-    const truncated = await run(false);
-    const packed = await run(true);
+    const truncated = await run(rows.map((r) => ({ ids: r.ids.slice(0, maxLength), trainMask: Array.from(r.trainMask).slice(0, maxLength) })));
+    const packed = await run(packExamples(rows, maxLength, 'bfd').rows);
     expect(packed.log.num_tokens).toBe(truncated.log.num_tokens);
-    expect(packed.log.num_tokens).toBeLessThan(g.sft.batch_loss.tokens);
+    expect(packed.log.num_tokens).toBeLessThan(rows.reduce((s, r) => s + r.ids.length, 0));
     expect(rel(packed.log.loss, truncated.log.loss)).toBeLessThan(1e-5);
     expect(maxAbsDiff(packed.weights, truncated.weights)).toBeLessThan(1e-5);
   });

@@ -62,6 +62,7 @@ describe('checkpoints and resume (tiny-llama)', async () => {
     expect(ckpt.state.global_step).toBe(5);
     expect(ckpt.state.micro_batch).toBe(10);
     expect(ckpt.optimizer.t).toBe(5);
+    expect(ckpt.state.num_input_tokens_seen).toBe(first.logs[4].num_tokens);
     const resumedAdapter = await adapterFromFiles(ctx, loaded, { [ADAPTER_CONFIG]: new TextEncoder().encode(ckpt.adapterConfig), [ADAPTER_WEIGHTS]: ckpt.adapterWeights });
     expect(resumedAdapter.config.loraDropout).toBe(0.1);
     const second = await runTrainer({ ctx, loaded, adapter: resumedAdapter, train, recipe: common, before: (t) => t.restore(ckpt) });
@@ -74,7 +75,9 @@ describe('checkpoints and resume (tiny-llama)', async () => {
       expect(b.loss, `loss at step ${b.step}`).toBeCloseTo(a.loss, 6);
       expect(b.learning_rate).toBe(a.learning_rate);
       expect(b.epoch).toBe(a.epoch);
+      expect(b.num_tokens, `num_tokens at step ${b.step}: the running total continues`).toBe(a.num_tokens);
     }
+    expect(straight.logs[9].num_tokens).toBeGreaterThan(straight.logs[4].num_tokens);
     const diff = maxAbsDiff(await peftTensors(ctx, straightAdapter), await peftTensors(ctx, resumedAdapter));
     const moved = maxAbsDiff(await peftTensors(ctx, straightAdapter), await peftTensors(ctx, freshAdapter(ctx, loaded, { r: 4, dropout: 0.1 })));
     return { diff, moved };

@@ -1,16 +1,16 @@
-// The training loop, the same for every method: seeded data order, gradient accumulation, one
-// readback per optimizer step, metrics with TRL's names, evaluation, checkpoints (atomic) and
-// resume. What a step computes is the method's objective (objectives/); nothing here names a method.
+// The training loop, the same for every method: seeded data order (or the dataset's, where the
+// objective says so), gradient accumulation, one readback per optimizer step, metrics with TRL's
+// names, evaluation, checkpoints (atomic) and resume. What a step computes is the method's objective (objectives/); nothing here names a method.
 import type { GpuContext } from '../gpu/context.ts';
 import type { LlamaModel } from '../model/model.ts';
-import { readLoraWeights, zeroLoraGrads } from '../lora/adapter.ts';
-import { peftConfigJson, peftWeightsBytes } from '../lora/peft.ts';
+import { zeroLoraGrads } from '../lora/adapter.ts';
+import { adapterFileBytes } from '../lora/seqCls.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { TrainingExamples } from '../data/examples.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { epochOrder } from './batching.ts';
 import { encodeCheckpoint, type DecodedCheckpoint, type TrainerState } from './checkpointState.ts';
-import { createObjective, type LogEntry, type MicroBatch, type Objective } from './objectives/index.ts';
+import { createObjective, OBJECTIVES, type LogEntry, type MicroBatch, type Objective } from './objectives/index.ts';
 import { LoraOptimizer } from './optimizer.ts';
 import { totalSteps } from './recipe.ts';
 import { StepReport } from './report.ts';
@@ -60,6 +60,8 @@ export class Trainer {
   private history: LogEntry[] = [];
   private step = 0;
   private microBatch = 0;
+  /** Input tokens of every step so far, the resumed ones included (TRL's num_tokens, HF's num_input_tokens_seen). */
+  private tokensSeen = 0;
 
   constructor(private readonly init: TrainerInit) {
     const { recipe, train } = init;
@@ -83,6 +85,7 @@ export class Trainer {
     this.step = ckpt.state.global_step;
     this.microBatch = ckpt.state.micro_batch;
     this.history = ckpt.state.log_history ?? [];
+    this.tokensSeen = ckpt.state.num_input_tokens_seen ?? 0; // checkpoints written before it was saved start from 0
   }
 
   get trainableParameters(): number {
@@ -96,7 +99,7 @@ export class Trainer {
     let lastLog: LogEntry | null = null;
     let lastSaved = this.step;
     const started = Date.now();
-    let tokensSeen = 0;
+    let tokensThisRun = 0;
     const firstStep = this.step;
     while (this.step < this.total) {
       if ((await callbacks?.beforeStep?.()) === 'stop') {
@@ -105,14 +108,14 @@ export class Trainer {
       }
       const { metrics, tokens, applied } = await this.trainStep();
       if (this.step === firstStep) await autotunePendingMatmuls(this.init.ctx); // no-op on CPU adapters
-      tokensSeen += tokens;
+      tokensThisRun += tokens;
       this.step++;
       if (!applied) {
         skipped++;
         callbacks?.onWarning?.(`step ${this.step}: the loss or gradients were not finite (NaN/Inf); the update was skipped. Try a lower learning_rate.`);
       }
       const elapsed = (Date.now() - started) / 1000;
-      const rate = tokensSeen / Math.max(elapsed, 1e-3);
+      const rate = tokensThisRun / Math.max(elapsed, 1e-3);
       const stepsPerSec = (this.step - firstStep) / Math.max(elapsed, 1e-3);
       callbacks?.onProgress?.({ step: this.step, total: this.total, tokensPerSecond: rate, etaSeconds: (this.total - this.step) / Math.max(stepsPerSec, 1e-9), loss: metrics.loss });
       if (this.step % recipe.logging_steps === 0 || this.step === this.total) {
@@ -136,10 +139,21 @@ export class Trainer {
   /** Eval metrics with the `eval_` prefix HF uses. */
   async evaluate(): Promise<LogEntry> {
     const ev = this.init.eval!;
-    const { metrics } = await this.objective.evaluate(ev.rows, this.init.recipe.per_device_train_batch_size);
+    const { metrics } = await this.objective.evaluate(ev.rows, this.init.recipe.per_device_eval_batch_size);
     const out: LogEntry = {};
     for (const [k, v] of Object.entries(metrics)) out[`eval_${k}`] = v;
     return out;
+  }
+
+  /**
+   * A reward model's scores of the eval rows (or of the first `max` training rows) as it is now:
+   * the chosen vs rejected distribution the studio draws after a run; null for other methods.
+   */
+  async rewardScores(max = 256): Promise<{ chosen: number[]; rejected: number[] } | null> {
+    const { train, recipe } = this.init;
+    if (!OBJECTIVES[train.method].scoreHead) return null;
+    const rows = (this.init.eval ?? train).rows.slice(0, max);
+    return (await this.objective.evaluate(rows, recipe.per_device_eval_batch_size)).scores ?? null;
   }
 
   destroy(): void {
@@ -168,17 +182,18 @@ export class Trainer {
     const applied = data[lossFloats + 3] === 0;
     this.optimizer.commit(applied);
     this.microBatch += recipe.gradient_accumulation_steps;
-    const metrics = step.metrics(data, { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch() });
+    this.tokensSeen += step.tokens;
+    const metrics = step.metrics(data, { grad_norm: data[lossFloats + 1], learning_rate: lr, epoch: this.epoch(), num_tokens: this.tokensSeen });
     return { metrics, tokens: step.tokens, applied };
   }
 
-  /** Row indices of global micro-batch m (epoch-wise seeded shuffle). */
+  /** Row indices of global micro-batch m (epoch-wise seeded shuffle, or the dataset order where the objective says so). */
   private microRows(m: number): number[] {
     const { recipe, train } = this.init;
     const n = train.rows.length;
     const epoch = Math.floor(m / this.batchesPerEpoch);
     const within = m % this.batchesPerEpoch;
-    const order = epochOrder(n, recipe.seed, epoch);
+    const order = OBJECTIVES[train.method].dataOrder === 'sequential' ? Array.from({ length: n }, (_, i) => i) : epochOrder(n, recipe.seed, epoch);
     const bs = recipe.per_device_train_batch_size;
     return order.slice(within * bs, Math.min(n, (within + 1) * bs));
   }
@@ -199,16 +214,13 @@ export class Trainer {
 
   private async adapterFiles(): Promise<FileMap> {
     const { ctx, adapter, model, baseModel } = this.init;
-    const weights = await readLoraWeights(ctx, adapter);
-    return {
-      'adapter_config.json': new TextEncoder().encode(peftConfigJson(adapter.config, baseModel)),
-      'adapter_model.safetensors': peftWeightsBytes(adapter.config, model.spec.numLayers, weights),
-    };
+    const files = await adapterFileBytes(ctx, adapter, model.spec.numLayers, baseModel);
+    return { 'adapter_config.json': new TextEncoder().encode(files.config), 'adapter_model.safetensors': files.weights };
   }
 
   private async saveCheckpoint(): Promise<void> {
     const { ctx, adapter, model, baseModel, recipe, train } = this.init;
-    const weights = await readLoraWeights(ctx, adapter);
+    const files = await adapterFileBytes(ctx, adapter, model.spec.numLayers, baseModel);
     const state: TrainerState = {
       global_step: this.step,
       epoch: this.epoch(),
@@ -216,18 +228,19 @@ export class Trainer {
       optimizer_t: this.optimizer.t,
       total_steps: this.total,
       method: train.method,
+      num_input_tokens_seen: this.tokensSeen,
       log_history: this.history,
     };
     const scheduler = { lr_scheduler_type: recipe.lr_scheduler_type, total_steps: this.total, warmup_steps: warmupSteps(recipe, this.total), last_step: this.step };
-    const files = encodeCheckpoint(
+    const checkpoint = encodeCheckpoint(
       state,
-      peftConfigJson(adapter.config, baseModel),
-      peftWeightsBytes(adapter.config, model.spec.numLayers, weights),
+      files.config,
+      files.weights,
       await this.optimizer.exportState(),
       scheduler,
       recipe.seed,
     );
-    await this.init.store.saveCheckpoint(this.step, files);
+    await this.init.store.saveCheckpoint(this.step, checkpoint);
     this.init.callbacks?.onCheckpoint?.(this.step);
   }
 }

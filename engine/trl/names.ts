@@ -2,8 +2,12 @@
 // (`whetstone recipe --to trl`), and the trainer / config classes per method. names.test.ts checks
 // every TRL / PEFT name here against the fields of the real classes (trlConfigFields.json).
 
-export const TRL_METHODS = ['sft', 'dpo', 'orpo', 'simpo', 'kto', 'reward'] as const;
-export type TrlMethod = (typeof TRL_METHODS)[number];
+import type { RecipeKey } from '../recipe/fields.ts';
+import { METHODS, type Method } from '../recipe/methods.ts';
+
+/** Every training method has a TRL trainer. */
+export const TRL_METHODS = METHODS;
+export type TrlMethod = Method;
 
 export interface TrlTrainer {
   trainer: string;
@@ -48,6 +52,7 @@ export const TRL_NAMES = {
   adam_beta2: cfg('adam_beta2'),
   adam_epsilon: cfg('adam_epsilon'),
   per_device_train_batch_size: cfg('per_device_train_batch_size'),
+  per_device_eval_batch_size: cfg('per_device_eval_batch_size'),
   gradient_accumulation_steps: cfg('gradient_accumulation_steps'),
   max_steps: cfg('max_steps'),
   num_train_epochs: cfg('num_train_epochs'),
@@ -65,6 +70,7 @@ export const TRL_NAMES = {
   save_steps: cfg('save_steps'),
   completion_only_loss: cfg('completion_only_loss', ['sft']),
   packing: cfg('packing', ['sft']),
+  packing_strategy: cfg('packing_strategy', ['sft']),
   beta: cfg('beta', ['dpo', 'orpo', 'simpo', 'kto']),
   loss_type: cfg('loss_type', ['dpo']),
   label_smoothing: cfg('label_smoothing', ['dpo', 'simpo']),
@@ -75,7 +81,7 @@ export const TRL_NAMES = {
   desirable_weight: cfg('desirable_weight', ['kto']),
   undesirable_weight: cfg('undesirable_weight', ['kto']),
   center_rewards_coefficient: cfg('center_rewards_coefficient', ['reward']),
-} as const satisfies Record<string, TrlTarget>;
+} as const satisfies Record<RecipeKey, TrlTarget>;
 
 export type TrlRecipeKey = keyof typeof TRL_NAMES;
 
@@ -87,7 +93,6 @@ export type TrlRecipeKey = keyof typeof TRL_NAMES;
 export const TRL_FIXED: { name: string; owner: 'config' | 'lora'; methods?: readonly TrlMethod[]; why: string }[] = [
   { name: 'output_dir', owner: 'config', why: 'where checkpoints and the adapter go' },
   { name: 'eval_strategy', owner: 'config', why: '"steps" when eval_steps is set' },
-  { name: 'per_device_eval_batch_size', owner: 'config', why: 'per_device_train_batch_size, as Whetstone evaluates in training-size batches' },
   { name: 'save_strategy', owner: 'config', why: '"steps", every save_steps' },
   { name: 'logging_strategy', owner: 'config', why: '"steps", every logging_steps' },
   { name: 'report_to', owner: 'config', why: '"none": metrics go to the console and trainer_state.json' },

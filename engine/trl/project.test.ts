@@ -3,18 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../io/byteSource.ts';
 import { splitEval } from '../train/evalSplit.ts';
-import { RecipeError } from '../recipe/schema.ts';
+import { RecipeError, resolveRecipe } from '../recipe/schema.ts';
 import { splitRows, trlDataset } from './dataset.ts';
 import { TRL_METHODS, TRL_TRAINERS } from './names.ts';
 import { py, trainPy, trlArguments, trlProjectFiles, type TrlProjectInput } from './project.ts';
-import { resolveTrlRecipe } from './recipe.ts';
 
 const enc = new TextEncoder();
 const jsonl = (rows: unknown[]) => new MemorySource('d.jsonl', enc.encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
 const u = (content: string) => ({ role: 'user', content });
 const a = (content: string) => ({ role: 'assistant', content });
 const project = (recipe: unknown, style: TrlProjectInput['style'] = 'preference'): TrlProjectInput => ({
-  recipe: resolveTrlRecipe(recipe),
+  recipe: resolveRecipe(recipe),
   model: 'HuggingFaceTB/SmolLM2-135M-Instruct',
   recipeFile: 'recipe.json',
   style,
@@ -57,10 +56,10 @@ describe('train.py', () => {
   });
 
   it('refuses what TRL would refuse, with the recipe key named', () => {
-    expect(() => resolveTrlRecipe({ method: 'kto', per_device_train_batch_size: 1 })).toThrow(/per_device_train_batch_size: KTO needs at least 2 rows/);
-    expect(() => resolveTrlRecipe({ method: 'ppo' })).toThrow(RecipeError);
-    expect(() => resolveTrlRecipe({ method: 'dpo', betta: 0.1 })).toThrow(/unknown option betta/);
-    expect(() => resolveTrlRecipe({ method: 'simpo', cpo_alpha: -1 })).toThrow(/cpo_alpha/);
+    expect(() => resolveRecipe({ method: 'kto', per_device_train_batch_size: 1 })).toThrow(/per_device_train_batch_size: KTO needs at least 2 examples per batch/);
+    expect(() => resolveRecipe({ method: 'ppo' })).toThrow(RecipeError);
+    expect(() => resolveRecipe({ method: 'dpo', betta: 0.1 })).toThrow(/unknown option betta/);
+    expect(() => resolveRecipe({ method: 'simpo', cpo_alpha: -1 })).toThrow(/cpo_alpha/);
   });
 
   it('writes the four project files, a README listing every recipe key', () => {

@@ -3,11 +3,11 @@
 // accelerate_config.yaml (several GPUs), requirements.txt and a README with the name mapping.
 // Values come from names.ts only (the one table); the data files are written beside (dataset.ts).
 import { TRL_FIXED, TRL_NAMES, TRL_TRAINERS, trlName, type TrlMethod, type TrlRecipeKey } from './names.ts';
-import type { TrlRecipe } from './recipe.ts';
+import type { Recipe } from '../recipe/schema.ts';
 import type { TrlDataset } from './dataset.ts';
 
 export interface TrlProjectInput {
-  recipe: TrlRecipe;
+  recipe: Recipe;
   /** Hub id or path of the base model, as given to whetstone. */
   model: string;
   /** Where the recipe came from (for the header), e.g. "recipe.json". */
@@ -35,13 +35,13 @@ export function py(v: unknown): string {
 }
 
 /** The recipe's TRL config fields and peft.LoraConfig fields for its method, in table order. */
-export function trlArguments(recipe: TrlRecipe): { config: [string, unknown][]; lora: [string, unknown][] } {
+export function trlArguments(recipe: Recipe): { config: [string, unknown][]; lora: [string, unknown][] } {
   const config: [string, unknown][] = [];
   const lora: [string, unknown][] = [];
   for (const key of Object.keys(TRL_NAMES) as TrlRecipeKey[]) {
     const target = trlName(key, recipe.method);
     if (!target) continue;
-    let value: unknown = recipe[key as keyof TrlRecipe];
+    let value: unknown = recipe[key as keyof Recipe];
     if (key === 'eval_steps' && value === null) continue; // TRL: no evaluation
     if (key === 'center_rewards_coefficient' && value === null) continue; // TRL's None: no centering term
     if (key === 'lora_target_modules') value = [...(value as string[])];
@@ -57,7 +57,6 @@ function fixedArguments(input: TrlProjectInput): { config: [string, unknown][]; 
   const value: Record<string, unknown> = {
     output_dir: OUTPUT_DIR,
     eval_strategy: input.hasEval && recipe.eval_steps ? 'steps' : 'no',
-    per_device_eval_batch_size: recipe.per_device_train_batch_size,
     save_strategy: 'steps',
     logging_strategy: 'steps',
     report_to: 'none',
@@ -178,7 +177,7 @@ export function readme(input: TrlProjectInput): string {
   const rows = (Object.keys(TRL_NAMES) as TrlRecipeKey[]).map((key) => {
     const target = TRL_NAMES[key] as (typeof TRL_NAMES)[TrlRecipeKey];
     const mapped = trlName(key, m);
-    const value = key in recipe ? JSON.stringify(recipe[key as keyof TrlRecipe]) : '';
+    const value = key in recipe ? JSON.stringify(recipe[key as keyof Recipe]) : '';
     const where = mapped
       ? `\`${mapped.owner === 'lora' ? 'LoraConfig' : t.config}.${mapped.name}\``
       : target.to === 'project'
@@ -226,7 +225,7 @@ Fixed in train.py: ${TRL_FIXED.filter((f) => !f.methods || f.methods.includes(m)
 
 - Batch: with N GPUs each optimizer step sees N times the examples; divide \`gradient_accumulation_steps\` by N to keep them equal.
 - Precision: TRL trains in bf16 mixed precision here; Whetstone computes in f32 on WebGPU.
-- Data order: TRL shuffles with its own sampler (KTO: in dataset order); Whetstone with its seeded shuffle.
+- Data order: TRL shuffles with its own sampler, Whetstone with its seeded shuffle (KTO: both in dataset order).
 - Truncation: TRL truncates prompts to \`max_prompt_length\` (set to max_length // 2); Whetstone keeps
   max(max_length - longest completion, max_length / 2) prompt tokens.
 `;

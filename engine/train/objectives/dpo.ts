@@ -46,8 +46,8 @@ class DpoObjective implements Objective<PreferenceExample> {
     };
   }
 
-  async evaluate(pairs: PreferenceExample[], batchSize: number): Promise<EvalResult> {
-    const { rows, ...metrics } = await evaluateDpo(this.run.ctx, this.run.model, this.run.adapter, pairs, this.run.padId, this.hyper, batchSize, this.evalCache);
+  async evaluate(pairs: PreferenceExample[], batchSize: number, onProgress?: (done: number) => void): Promise<EvalResult> {
+    const { rows, ...metrics } = await evaluateDpo(this.run.ctx, this.run.model, this.run.adapter, pairs, this.run.padId, this.hyper, batchSize, this.evalCache, onProgress);
     return { metrics: { ...metrics }, rows };
   }
 }
@@ -216,6 +216,7 @@ export async function evaluateDpo(
   hyper: DpoHyper,
   batchSize = 4,
   cache: ReferenceCache = new Map(),
+  onProgress?: (done: number) => void,
 ): Promise<DpoMetrics & { rows: number }> {
   const sums: Record<string, number> = {};
   for (let i = 0; i < pairs.length; i += batchSize) {
@@ -230,6 +231,7 @@ export async function evaluateDpo(
     ctx.pool.release(buf);
     for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v * chunk.length;
     batch.destroy();
+    onProgress?.(i + chunk.length);
   }
   const n = Math.max(pairs.length, 1);
   const mean = (k: keyof DpoMetrics) => (sums[k] ?? 0) / n;

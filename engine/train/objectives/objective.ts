@@ -33,11 +33,12 @@ export interface MicroBatch<Row> {
 
 /** A step recorded on the GPU, waiting for the step report to be read back. */
 export interface RecordedStep {
-  /** Tokens the step ran through the model (every row's ids), for tokens/s. */
+  /** Tokens the step ran through the model (every row's ids, no padding): tokens/s and TRL's num_tokens. */
   tokens: number;
   /**
    * The step's log row from the read-back report, in TRL's names and order; `common` holds
-   * grad_norm, learning_rate and epoch, which the objective places among its own metrics.
+   * grad_norm, learning_rate, epoch and num_tokens (the running total of input tokens), which the
+   * objective places among its own metrics.
    */
   metrics(report: Float32Array, common: LogEntry): LogEntry;
   /** Frees the step's GPU batches (called after the readback). */
@@ -51,6 +52,8 @@ export interface EvalResult {
   rows: number;
   /** Tokens the loss counted, when the method counts tokens (SFT). */
   tokens?: number;
+  /** Each pair's rewards, when the method scores rows (a reward model): the distribution the studio draws. */
+  scores?: { chosen: number[]; rejected: number[] };
 }
 
 export interface Objective<Row> {
@@ -61,8 +64,11 @@ export interface Objective<Row> {
    * takes ownership of those buffers.
    */
   recordStep(micro: MicroBatch<Row>[], report: StepReport): RecordedStep;
-  /** Loss and metrics over `rows` without training, batchSize examples per forward pass. */
-  evaluate(rows: Row[], batchSize: number): Promise<EvalResult>;
+  /**
+   * Loss and metrics over `rows` without training, batchSize examples per forward pass;
+   * onProgress(done) after each batch (examples evaluated so far).
+   */
+  evaluate(rows: Row[], batchSize: number, onProgress?: (done: number) => void): Promise<EvalResult>;
 }
 
 export interface ObjectiveDefinition<Row> {
@@ -71,5 +77,16 @@ export interface ObjectiveDefinition<Row> {
    * rows of activations per_device_train_batch_size examples take (the memory estimate).
    */
   sequencesPerExample: number;
+  /**
+   * How the trainer orders the rows: a seeded shuffle per epoch (default; HF Trainer's
+   * RandomSampler), or the dataset order (TRL's KTOTrainer uses a SequentialSampler).
+   */
+  dataOrder?: 'shuffled' | 'sequential';
+  /**
+   * A reward model: the method trains a score head beside the LoRA (a fresh one, normal(0,
+   * initializer_range), when the starting adapter has none; saved as a PEFT SEQ_CLS adapter), and
+   * its evaluation returns each pair's scores (EvalResult.scores).
+   */
+  scoreHead?: boolean;
   create(run: ObjectiveRun): Objective<Row>;
 }

@@ -1,14 +1,14 @@
 // SFT (TRL's SFTTrainer): the token-mean cross-entropy over the tokens each row trains on
 // (assistant turns or completions, or every token). Under gradient accumulation each counted
 // token's gradient is 1 / (tokens counted in the whole optimizer step), so the step's loss is the
-// mean over all counted tokens of all its rows. Rows may be packed into max_length sequences.
+// mean over all counted tokens of all its rows. Rows may be packed sequences of several examples.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { SftExample } from '../../data/examples.ts';
 import { uploadBatch, type GpuBatch } from '../../model/batch.ts';
 import type { LoraAdapter } from '../../model/loraTypes.ts';
 import type { LlamaModel } from '../../model/model.ts';
 import { maskedTokenMeanBackward } from '../../ops/lossReduce.ts';
-import { packRows, sftBatch } from '../batching.ts';
+import { sftBatch } from '../batching.ts';
 import type { StepReport } from '../report.ts';
 import type { EvalResult, LogEntry, MicroBatch, Objective, ObjectiveDefinition, ObjectiveRun, RecordedStep } from './objective.ts';
 
@@ -22,9 +22,9 @@ class SftObjective implements Objective<SftExample> {
   constructor(private readonly run: ObjectiveRun) {}
 
   recordStep(micro: MicroBatch<SftExample>[], report: StepReport): RecordedStep {
-    const { ctx, model, adapter, recipe, padId } = this.run;
-    const batches = micro.map((m) => uploadBatch(ctx, recipe.packing ? packRows(m.rows, recipe.max_length, padId) : sftBatch(m.rows, padId)));
-    // Counted from the batches, not the rows: packing truncates rows longer than max_length.
+    const { ctx, model, adapter, padId } = this.run;
+    // Packed rows (recipe.packing) arrive packed from the session (data/packing.ts); each carries its segments.
+    const batches = micro.map((m) => uploadBatch(ctx, sftBatch(m.rows, padId)));
     const stepTokens = Math.max(1, batches.reduce((s, b) => s + b.countedTokens, 0));
     const results = batches.map((batch, k) => {
       const r = recordSftMicroStep(ctx, model, adapter!, batch, stepTokens, micro[k].dropoutSeed, report);
@@ -33,13 +33,13 @@ class SftObjective implements Objective<SftExample> {
     });
     return {
       tokens: micro.reduce((s, m) => s + m.rows.reduce((t, x) => t + x.ids.length, 0), 0),
-      metrics: (data: Float32Array, common: LogEntry) => ({ loss: sftStepLoss(data, results), ...common, num_tokens: results.reduce((s, m) => s + m.tokens, 0) }),
+      metrics: (data: Float32Array, common: LogEntry) => ({ loss: sftStepLoss(data, results), ...common }),
       release: () => batches.forEach((b) => b.destroy()),
     };
   }
 
-  async evaluate(rows: SftExample[], batchSize: number): Promise<EvalResult> {
-    const r = await evaluateSft(this.run.ctx, this.run.model, this.run.adapter, rows, this.run.padId, batchSize);
+  async evaluate(rows: SftExample[], batchSize: number, onProgress?: (done: number) => void): Promise<EvalResult> {
+    const r = await evaluateSft(this.run.ctx, this.run.model, this.run.adapter, rows, this.run.padId, batchSize, onProgress);
     return { metrics: { loss: r.loss }, rows: r.rows, tokens: r.tokens };
   }
 }
@@ -84,7 +84,15 @@ export interface SftEval {
 }
 
 /** The token mean over every counted token of every row (the model with `adapter`, or the base when null). */
-export async function evaluateSft(ctx: GpuContext, model: LlamaModel, adapter: LoraAdapter | null, rows: SftExample[], padId: number, batchSize = 4): Promise<SftEval> {
+export async function evaluateSft(
+  ctx: GpuContext,
+  model: LlamaModel,
+  adapter: LoraAdapter | null,
+  rows: SftExample[],
+  padId: number,
+  batchSize = 4,
+  onProgress?: (done: number) => void,
+): Promise<SftEval> {
   let sum = 0;
   let tokens = 0;
   const out = ctx.pool.acquire(8, undefined, 'eval mean');
@@ -96,6 +104,7 @@ export async function evaluateSft(ctx: GpuContext, model: LlamaModel, adapter: L
     sum += mean * count;
     tokens += count;
     batch.destroy();
+    onProgress?.(Math.min(rows.length, i + batchSize));
   }
   ctx.pool.release(out);
   return { loss: tokens > 0 ? sum / tokens : 0, tokens, rows: rows.length };
