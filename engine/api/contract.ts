@@ -24,7 +24,7 @@ export interface ModelInfo {
   /** The context the model was trained for (config.json max_position_embeddings). */
   maxPositionEmbeddings: number;
   hasChatTemplate: boolean;
-  weightDtype: 'f16' | 'f32';
+  weightDtype: 'bf16' | 'f16' | 'f32';
   weightBytes: number; // bytes of weights on the GPU
 }
 

@@ -134,7 +134,7 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     expect(info).toMatchObject({ name: 'Whetstone demo (tiny test Llama)', modelType: 'llama', layers: 3, hiddenSize: 40, heads: 5, kvHeads: 1, vocabSize: 379, hasChatTemplate: true });
     expect(info.parameters).toBeGreaterThan(0);
     expect(info.weightBytes).toBeGreaterThan(0);
-    expect(['f16', 'f32']).toContain(info.weightDtype);
+    expect(['bf16', 'f16', 'f32']).toContain(info.weightDtype);
     const last = (phase: string) => events.filter((e) => e.phase === phase).at(-1)!;
     expect(last('download').done).toBe(Object.values(tinyFiles).reduce((s, b) => s + b.byteLength, 0));
     expect(last('upload').done).toBe(last('upload').total);

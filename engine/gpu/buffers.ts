@@ -1,7 +1,7 @@
 // Buffer allocation, a reuse pool, uploads and readbacks.
 //
-// Storage buffers are rounded up to 4 bytes (WebGPU copies need it) and to a power-of-two bucket
-// in the pool so activations of slightly different sequence lengths reuse the same memory.
+// Storage buffers are rounded up to 4 bytes (WebGPU copies need it) and to a size class in the
+// pool (BufferPool.bucket) so activations of slightly different sequence lengths reuse the same memory.
 import { GpuOutOfMemory } from './errors.ts';
 import { MapMode, Usage } from './usage.ts';
 
@@ -65,9 +65,16 @@ export class BufferPool {
 
   constructor(private readonly device: GPUDevice) {}
 
+  /**
+   * Size class of a request: the next power of two up to 64 KiB, then the next multiple of an
+   * eighth of a power of two (at most 12.5% over; the peak-vs-planned bytes goal is 1.1).
+   */
   static bucket(bytes: number): number {
     const b = Math.max(256, align(bytes, 4));
-    return 2 ** Math.ceil(Math.log2(b));
+    const pow = 2 ** Math.ceil(Math.log2(b));
+    if (pow <= 64 * 1024) return pow;
+    const step = pow / 16;
+    return Math.ceil(b / step) * step;
   }
 
   acquire(bytes: number, usage: number = STORAGE, label?: string): GPUBuffer {

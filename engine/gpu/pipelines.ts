@@ -20,6 +20,8 @@ export interface PipelineSpec {
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  // Launchers that reuse one spec object (e.g. matmul's memoised specs) skip building the key.
+  private readonly bySpec = new WeakMap<PipelineSpec, { pipeline: GPUComputePipeline; key: string }>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -32,9 +34,19 @@ export class PipelineCache {
   }
 
   get(spec: PipelineSpec): GPUComputePipeline {
+    return this.entry(spec).pipeline;
+  }
+
+  /** The pipeline and its cache key (GpuContext keys its bind-group cache on it). */
+  entry(spec: PipelineSpec): { pipeline: GPUComputePipeline; key: string } {
+    const known = this.bySpec.get(spec);
+    if (known) return known;
     const key = PipelineCache.key(spec);
     let pipeline = this.pipelines.get(key);
-    if (pipeline) return pipeline;
+    if (pipeline) {
+      this.bySpec.set(spec, { pipeline, key });
+      return { pipeline, key };
+    }
     const moduleKey = `${spec.source.name}|${spec.preamble ?? ''}`;
     let module = this.modules.get(moduleKey);
     if (!module) {
@@ -47,7 +59,8 @@ export class PipelineCache {
       compute: { module, entryPoint: spec.entryPoint, constants: spec.constants },
     });
     this.pipelines.set(key, pipeline);
-    return pipeline;
+    this.bySpec.set(spec, { pipeline, key });
+    return { pipeline, key };
   }
 
   get size(): number {

@@ -1,8 +1,8 @@
 // LoRA adapters the PEFT way (peft/tuners/lora/layer.py): A (r, in) Kaiming-uniform, B (out, r)
 // zero; only A and B are trained. The shapes the model runs are in model/loraTypes.ts.
-import type { LoraAdapter, LoraConfig, LoraModule, ScoreHead } from '../model/loraTypes.ts';
+import type { LoraAdapter, LoraChunk, LoraConfig, LoraModule, ScoreHead } from '../model/loraTypes.ts';
 
-export type { LoraAdapter, LoraConfig, LoraModule, ScoreHead };
+export type { LoraAdapter, LoraChunk, LoraConfig, LoraModule, ScoreHead };
 
 export function loraScale(config: Pick<LoraConfig, 'r' | 'loraAlpha' | 'useRslora'>): number {
   return config.useRslora ? config.loraAlpha / Math.sqrt(config.r) : config.loraAlpha / config.r;

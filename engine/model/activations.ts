@@ -1,5 +1,6 @@
 // The named activations one decoder layer saves in its forward pass for the backward pass
-// (llm.c's ActivationTensors, per layer). N = B·T tokens.
+// (llm.c's ActivationTensors, per layer). N = B·T tokens. q, k and v are the columns of one fused
+// projection output qkv (N, qd + 2·kd): q at 0, k at qd, v at qd + kd (model/weights.ts).
 import { createBuffer } from '../gpu/buffers.ts';
 
 export interface BlockDims {
@@ -18,13 +19,10 @@ export interface LayerActivations {
   xIn: GPUBuffer; // (N, H) residual stream entering the layer
   n1: GPUBuffer; // (N, H) input_layernorm(xIn)
   rstd1: GPUBuffer; // (N)
-  qPre: GPUBuffer | null; // (N, nHeads·hd) q before q_norm (Qwen3 only)
-  kPre: GPUBuffer | null; // (N, nKv·hd)
+  qkvPre: GPUBuffer | null; // (N, qd + 2kd) projection output before q_norm / k_norm (Qwen3 only); v is read from here
   qRstd: GPUBuffer | null; // (N·nHeads)
   kRstd: GPUBuffer | null; // (N·nKv)
-  q: GPUBuffer; // (N, nHeads·hd) after RoPE
-  k: GPUBuffer; // (N, nKv·hd) after RoPE
-  v: GPUBuffer; // (N, nKv·hd)
+  qkv: GPUBuffer; // (N, qd + 2kd): q, k after RoPE (and q/k norm), v
   attn: GPUBuffer; // (N, nHeads·hd) attention output before o_proj
   lse: GPUBuffer; // (B, nHeads, T)
   xMid: GPUBuffer; // (N, H) xIn + o_proj(attn)
@@ -35,22 +33,26 @@ export interface LayerActivations {
   h: GPUBuffer; // (N, I) silu(gate)·up
 }
 
+/** Width of the fused q|k|v rows and where k and v start in them. */
+export function qkvLayout(d: BlockDims): { width: number; k: number; v: number } {
+  const qd = d.nHeads * d.headDim;
+  const kd = d.nKvHeads * d.headDim;
+  return { width: qd + 2 * kd, k: qd, v: qd + kd };
+}
+
 export function allocateActivations(device: GPUDevice, d: BlockDims, xIn?: GPUBuffer): LayerActivations {
   const N = d.B * d.T;
   const f = (n: number, label: string) => createBuffer(device, n * 4, undefined, label);
   const qd = d.nHeads * d.headDim;
-  const kd = d.nKvHeads * d.headDim;
+  const { width } = qkvLayout(d);
   return {
     xIn: xIn ?? f(N * d.H, 'xIn'),
     n1: f(N * d.H, 'n1'),
     rstd1: f(N, 'rstd1'),
-    qPre: d.qkNorm ? f(N * qd, 'qPre') : null,
-    kPre: d.qkNorm ? f(N * kd, 'kPre') : null,
+    qkvPre: d.qkNorm ? f(N * width, 'qkvPre') : null,
     qRstd: d.qkNorm ? f(N * d.nHeads, 'qRstd') : null,
     kRstd: d.qkNorm ? f(N * d.nKvHeads, 'kRstd') : null,
-    q: f(N * qd, 'q'),
-    k: f(N * kd, 'k'),
-    v: f(N * kd, 'v'),
+    qkv: f(N * width, 'qkv'),
     attn: f(N * qd, 'attn'),
     lse: f(d.B * d.nHeads * d.T, 'lse'),
     xMid: f(N * d.H, 'xMid'),
@@ -66,9 +68,9 @@ export function allocateActivations(device: GPUDevice, d: BlockDims, xIn?: GPUBu
 export function activationBytes(d: BlockDims): number {
   const N = d.B * d.T;
   const qd = d.nHeads * d.headDim;
-  const kd = d.nKvHeads * d.headDim;
-  const qk = d.qkNorm ? N * (qd + kd + d.nHeads + d.nKvHeads) : 0;
-  return 4 * (N * d.H * 4 + N * 2 + N * qd * 2 + N * kd * 2 + d.B * d.nHeads * d.T + N * d.I * 3 + qk);
+  const { width } = qkvLayout(d);
+  const qk = d.qkNorm ? N * (width + d.nHeads + d.nKvHeads) : 0;
+  return 4 * (N * d.H * 4 + N * 2 + N * width + N * qd + d.B * d.nHeads * d.T + N * d.I * 3 + qk);
 }
 
 export function destroyActivations(a: LayerActivations, keepXIn = false): void {

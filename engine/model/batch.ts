@@ -1,7 +1,6 @@
 // A batch of token sequences on the GPU: B rows of T tokens (right-padded), with labels already
 // shifted the way Hugging Face shifts them (labels[t] is the token that logits at t must predict;
 // -100 where the loss ignores it), RoPE positions, and packed-row segment ids when rows are packed.
-import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 
@@ -28,11 +27,20 @@ export interface GpuBatch {
   destroy(): void;
 }
 
+/**
+ * Puts a batch on the GPU in pooled buffers (so a step of the same shape as the last one binds the
+ * same buffers and reuses its bind groups); destroy() returns them to the pool.
+ */
 export function uploadBatch(ctx: GpuContext, b: TokenBatch): GpuBatch {
-  const ids = upload(ctx.device, b.ids, undefined, 'ids');
-  const labels = upload(ctx.device, b.labels, undefined, 'labels');
-  const positions = upload(ctx.device, b.positions, undefined, 'positions');
-  const segments = b.segments ? upload(ctx.device, b.segments, undefined, 'segments') : null;
+  const put = (data: Uint32Array | Int32Array, label: string): GPUBuffer => {
+    const buffer = ctx.pool.acquire(data.byteLength, undefined, label);
+    ctx.write(buffer, data);
+    return buffer;
+  };
+  const ids = put(b.ids, 'ids');
+  const labels = put(b.labels, 'labels');
+  const positions = put(b.positions, 'positions');
+  const segments = b.segments ? put(b.segments, 'segments') : null;
   let counted = 0;
   for (const l of b.labels) if (l !== IGNORE_INDEX) counted++;
   return {
@@ -45,10 +53,7 @@ export function uploadBatch(ctx: GpuContext, b: TokenBatch): GpuBatch {
     countedTokens: counted,
     cpu: b,
     destroy() {
-      ids.destroy();
-      labels.destroy();
-      positions.destroy();
-      segments?.destroy();
+      for (const buffer of [ids, labels, positions, segments]) if (buffer) ctx.pool.release(buffer);
     },
   };
 }

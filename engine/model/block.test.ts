@@ -7,7 +7,8 @@ import { testContext } from '../gpu/testing.ts';
 import { expectClose } from '../ops/testing.ts';
 import { allocateActivations, type BlockDims } from './activations.ts';
 import { blockBackward, blockForward, type LayerGrads } from './block.ts';
-import { LORA_MODULES, type LayerWeights, type Linear, type ModuleName } from './weights.ts';
+import { uploadGroup } from './groupWeights.ts';
+import { GROUP_NAMES, LINEAR_GROUPS, LORA_MODULES, groupOf, type GroupName, type LayerWeights, type LinearGroup, type ModuleName } from './weights.ts';
 
 interface Golden {
   config: { B: number; T: number; hidden: number; heads: number; kv_heads: number; head_dim: number; intermediate: number; eps: number };
@@ -39,19 +40,20 @@ describe('one Llama block vs PyTorch float64', () => {
       down_proj: [d.H, d.I],
     };
     const f32 = (a: number[]) => upload(ctx.device, Float32Array.from(a));
-    const linears = {} as Record<ModuleName, Linear>;
-    const grads: LayerGrads = { linears: {}, inputNorm: zeros(ctx.device, d.H), postNorm: zeros(ctx.device, d.H) };
-    for (const m of LORA_MODULES) {
-      const [out, inp] = dims[m];
-      linears[m] = { weight: f32(golden.weights[m]), bias: null, outFeatures: out, inFeatures: inp, dtype: 'f32' };
-      grads.linears[m] = { dW: zeros(ctx.device, out * inp), dBias: null };
+    // Each fused group from the golden's per-module f32 weights, its weight gradient (out, in) zeroed.
+    const groups = {} as Record<GroupName, LinearGroup>;
+    const grads: LayerGrads = { groups: {}, inputNorm: zeros(ctx.device, d.H), postNorm: zeros(ctx.device, d.H) };
+    for (const g of GROUP_NAMES) {
+      const parts = LINEAR_GROUPS[g].map((m) => ({ weight: Float32Array.from(golden.weights[m]), outFeatures: dims[m][0], bias: null }));
+      groups[g] = uploadGroup(ctx, g, parts, dims[LINEAR_GROUPS[g][0]][1], 'f32', []);
+      grads.groups[g] = { dW: zeros(ctx.device, groups[g].outFeatures * groups[g].inFeatures), dBias: null };
     }
     const w: LayerWeights = {
       inputNorm: f32(golden.weights.input_layernorm),
       postNorm: f32(golden.weights.post_attention_layernorm),
       qNorm: null,
       kNorm: null,
-      linears,
+      groups,
     };
     const acts = allocateActivations(ctx.device, d, f32(golden.x));
     const positions = upload(ctx.device, Uint32Array.from({ length: N }, (_, i) => i % d.T));
@@ -62,10 +64,14 @@ describe('one Llama block vs PyTorch float64', () => {
     expectClose(await ctx.readF32(y, N * d.H), golden.y, TOL, 'block output');
 
     const dx = f32(golden.w_out);
-    blockBackward(ctx, d, w, acts, seq, dx, {}, grads);
+    blockBackward(ctx, d, w, acts, seq, dx, {}, {}, grads);
     expectClose(await ctx.readF32(dx, N * d.H), golden.grad_x, TOL, 'dL/dx');
     for (const m of LORA_MODULES) {
-      expectClose(await ctx.readF32(grads.linears[m]!.dW), golden.grad_weights[m], TOL, `dL/d${m}`);
+      // Member m's rows of its group's weight gradient.
+      const g = groups[groupOf(m)];
+      const i = g.modules.indexOf(m);
+      const rows = await ctx.readF32(grads.groups[g.name]!.dW, (g.starts[i + 1] - g.starts[i]) * g.inFeatures, g.starts[i] * g.inFeatures);
+      expectClose(rows, golden.grad_weights[m], TOL, `dL/d${m}`);
     }
     expectClose(await ctx.readF32(grads.inputNorm, d.H), golden.grad_weights.input_layernorm, TOL, 'dL/d input_layernorm');
     expectClose(await ctx.readF32(grads.postNorm, d.H), golden.grad_weights.post_attention_layernorm, TOL, 'dL/d post_attention_layernorm');

@@ -11,15 +11,27 @@ export interface LoraConfig {
   useRslora: boolean;
 }
 
+/**
+ * One module's LoRA tensors: slices of its adapter chunk (lora/adapter.ts has the layout).
+ * A (r, in) at params[aOffset..], B (out, r) at params[bOffset..], f32; their gradients (accumulated
+ * over micro-batches) at the same offsets of `grads`.
+ */
 export interface LoraModule {
-  A: GPUBuffer; // (r, in) f32
-  B: GPUBuffer; // (out, r) f32
-  dA: GPUBuffer; // (r, in) f32, gradient (accumulated over micro-batches)
-  dB: GPUBuffer; // (out, r) f32
+  params: GPUBuffer;
+  grads: GPUBuffer;
+  aOffset: number;
+  bOffset: number;
   r: number;
   inFeatures: number;
   outFeatures: number;
   scale: number;
+}
+
+/** A flat f32 buffer of LoRA parameters (several layers) and its gradient twin, `size` floats each. */
+export interface LoraChunk {
+  params: GPUBuffer;
+  grads: GPUBuffer;
+  size: number;
 }
 
 /**
@@ -36,6 +48,8 @@ export interface LoraAdapter {
   config: LoraConfig;
   /** layers[i][module] for every targeted module of layer i. */
   layers: Partial<Record<ModuleName, LoraModule>>[];
+  /** The buffers every module's tensors live in. */
+  chunks: LoraChunk[];
   /** Present on a reward model (PEFT task_type SEQ_CLS); the model itself never reads it. */
   score?: ScoreHead;
 }

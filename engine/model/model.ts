@@ -6,12 +6,13 @@ import { createBuffer, upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, maskedTokenMean, sequenceLogprobSums } from '../ops/crossEntropy.ts';
 import { embeddingForward } from '../ops/embedding.ts';
+import { matmul } from '../ops/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../ops/rmsnorm.ts';
 import { ropeInvFreq } from '../ops/rope.ts';
 import type { LoraAdapter } from './loraTypes.ts';
 import { activationBytes, allocateActivations, destroyActivations, type BlockDims, type LayerActivations } from './activations.ts';
 import type { GpuBatch } from './batch.ts';
-import { blockBackward, blockForward, type LayerLora, type SequenceInputs } from './block.ts';
+import { blockBackward, blockForward, releaseSaved, type KvSink, type LayerLora, type LayerSaved, type SequenceInputs } from './block.ts';
 import type { ModelSpec } from './config.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -44,6 +45,8 @@ export class LlamaModel {
   private out: ForwardResult | null = null;
   private seq: SequenceInputs | null = null;
   private lastLora: LayerLora[] = [];
+  private saved: LayerSaved[] = []; // per layer: the LoRA t buffers of the last training forward
+  private decodeActs: { acts: LayerActivations; streams: [GPUBuffer, GPUBuffer]; normed: GPUBuffer; rstd: GPUBuffer; capacity: number } | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -101,6 +104,7 @@ export class LlamaModel {
     const H = spec.hiddenSize;
     this.seq = { positions: batch.positions, invFreq: this.invFreq, segments: batch.segments };
     this.lastLora = layerLora(opts.lora, spec.numLayers, opts.train ? (opts.dropout ?? 0) : 0, opts.dropoutSeed ?? 0);
+    this.releaseSaved();
 
     const x0 = this.layerInput(0);
     for (const c of weights.embed) {
@@ -109,7 +113,10 @@ export class LlamaModel {
     for (let l = 0; l < spec.numLayers; l++) {
       const acts = this.layerActs(l);
       const xOut = l + 1 < spec.numLayers ? this.layerInput(l + 1) : this.finalIn!;
-      blockForward(ctx, d, weights.layers[l], acts, this.seq, xOut, this.lastLora[l]);
+      const saved = blockForward(ctx, d, weights.layers[l], acts, this.seq, xOut, this.lastLora[l]);
+      // Without a backward to come (or with checkpointing, which recomputes them) t is not kept.
+      if (opts.train && !this.options.gradientCheckpointing) this.saved[l] = saved;
+      else releaseSaved(ctx, saved);
     }
     rmsnormForward(ctx, { x: this.finalIn!, weight: weights.finalNorm, y: this.finalNormed!, rstd: this.finalRstd!, rows: N, dim: H, eps: spec.rmsNormEps });
     return this.finalNormed!;
@@ -163,18 +170,85 @@ export class LlamaModel {
     rmsnormBackward(ctx, { x: this.finalIn!, weight: weights.finalNorm, rstd: this.finalRstd!, dy: dHidden, dx, rows: N, dim: H });
     for (let l = spec.numLayers - 1; l >= 0; l--) {
       const acts = this.layerActs(l);
+      let saved = this.saved[l] ?? {};
       if (this.options.gradientCheckpointing) {
         const xOut = ctx.pool.acquire(N * H * 4, undefined, 'recompute xOut');
-        blockForward(ctx, d, weights.layers[l], acts, this.seq!, xOut, this.lastLora[l]);
+        saved = blockForward(ctx, d, weights.layers[l], acts, this.seq!, xOut, this.lastLora[l]);
         ctx.pool.release(xOut);
       }
-      blockBackward(ctx, d, weights.layers[l], acts, this.seq!, dx, this.lastLora[l]);
+      blockBackward(ctx, d, weights.layers[l], acts, this.seq!, dx, this.lastLora[l], saved);
+      releaseSaved(ctx, saved);
+      this.saved[l] = {};
     }
+  }
+
+  /**
+   * Generation: runs `ids` (at positions cache.length..) through every layer with the same block
+   * forward as training, writing their k/v into the cache; returns the last token's logits (V) on
+   * the GPU (valid until the next call). The caller advances cache.length.
+   */
+  decode(ids: GPUBuffer, positions: GPUBuffer, T: number, cache: { k: GPUBuffer[]; v: GPUBuffer[]; length: number }, lora: LoraAdapter | null): GPUBuffer {
+    const { ctx, spec, weights } = this;
+    const H = spec.hiddenSize;
+    const dec = this.decodeActivations(T);
+    const d = this.dims(1, T);
+    const layerLoras = layerLora(lora, spec.numLayers, 0, 0);
+    const seq: SequenceInputs = { positions, invFreq: this.invFreq, segments: null };
+    let [x, next] = dec.streams;
+    for (const c of weights.embed) {
+      embeddingForward(ctx, { ids, table: c.weight, out: x, T, H, rowStart: c.rowStart, rows: c.rows, tableType: weights.embedDtype });
+    }
+    for (let l = 0; l < spec.numLayers; l++) {
+      dec.acts.xIn = x;
+      const sink: KvSink = { k: cache.k[l], v: cache.v[l], position: cache.length };
+      releaseSaved(ctx, blockForward(ctx, d, weights.layers[l], dec.acts, seq, next, layerLoras[l], sink));
+      [x, next] = [next, x];
+    }
+    // Final norm and LM head on the last token only (row T - 1 of x and of normed).
+    const last = (T - 1) * H;
+    rmsnormForward(ctx, { x, weight: weights.finalNorm, y: dec.normed, rstd: dec.rstd, rows: 1, dim: H, eps: spec.rmsNormEps, layout: { rows: 1, stride: H, offset: last } });
+    const logits = ctx.pool.acquire(spec.vocabSize * 4, undefined, 'logits');
+    for (const c of weights.lmHead) {
+      matmul(ctx, { a: { data: dec.normed, offset: last }, b: { data: c.weight, kind: weights.lmHeadDtype }, out: { data: logits, offset: c.rowStart }, M: 1, N: c.rows, K: H, transB: true });
+    }
+    return logits;
   }
 
   destroy(): void {
     this.freeActivations();
+    this.freeDecode();
     this.invFreq.destroy();
+  }
+
+  private releaseSaved(): void {
+    for (const s of this.saved) if (s) releaseSaved(this.ctx, s);
+    this.saved = [];
+  }
+
+  /** One layer's activations for generation (shared by all layers), grown to T tokens when needed. */
+  private decodeActivations(T: number) {
+    if (this.decodeActs && this.decodeActs.capacity >= T) return this.decodeActs;
+    this.freeDecode();
+    const dev = this.ctx.device;
+    const H = this.spec.hiddenSize;
+    const capacity = Math.max(T, 16);
+    const acts = allocateActivations(dev, this.dims(1, capacity));
+    this.decodeActs = {
+      acts,
+      streams: [acts.xIn, createBuffer(dev, capacity * H * 4, undefined, 'decode x')],
+      normed: createBuffer(dev, capacity * H * 4, undefined, 'decode normed'),
+      rstd: createBuffer(dev, 4, undefined, 'decode rstd'),
+      capacity,
+    };
+    return this.decodeActs;
+  }
+
+  private freeDecode(): void {
+    const dec = this.decodeActs;
+    if (!dec) return;
+    destroyActivations(dec.acts, true); // xIn is one of the two streams
+    for (const b of [...dec.streams, dec.normed, dec.rstd]) b.destroy();
+    this.decodeActs = null;
   }
 
   private layerInput(l: number): GPUBuffer {
@@ -210,6 +284,7 @@ export class LlamaModel {
   }
 
   private freeActivations(): void {
+    this.releaseSaved();
     if (this.options.gradientCheckpointing) {
       for (const a of this.acts) a.xIn.destroy();
       if (this.shared) destroyActivations(this.shared, true);

@@ -3,11 +3,12 @@
 // 1/sqrt(in)), norms 1, embeddings ~ U(-0.05, 0.05); one row chunk per binding-sized slab.
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { f32ToF16 } from '../io/dtype.ts';
 import { moduleShape } from './modules.ts';
+import { elementBytes } from '../ops/operands.ts';
 import { seededUniform } from '../util/random.ts';
 import type { ModelSpec } from './config.ts';
-import { LORA_MODULES, type LayerWeights, type Linear, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
+import { toStorage, uploadGroup } from './groupWeights.ts';
+import { GROUP_NAMES, LINEAR_GROUPS, type GroupName, type LayerWeights, type LinearGroup, type ModelWeights, type RowChunk, type WeightType } from './weights.ts';
 
 export function randomWeights(ctx: GpuContext, spec: ModelSpec, dtype: WeightType, seed = 1): ModelWeights {
   const rand = seededUniform(seed);
@@ -17,34 +18,39 @@ export function randomWeights(ctx: GpuContext, spec: ModelSpec, dtype: WeightTyp
     for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * bound;
     return a;
   };
-  const put = (a: Float32Array, typed: WeightType) => {
-    const b = upload(ctx.device, typed === 'f16' ? f32ToF16(a) : a);
+  const put = (a: Float32Array | Uint16Array) => {
+    const b = upload(ctx.device, a);
     buffers.push(b);
     return b;
   };
-  const ones = (n: number) => put(new Float32Array(n).fill(1), 'f32');
+  const ones = (n: number) => put(new Float32Array(n).fill(1));
   const table = (rows: number, cols: number): RowChunk[] => {
-    const maxRows = Math.max(1, Math.floor(Math.min(64 << 20, ctx.caps.maxStorageBufferBindingSize) / (cols * (dtype === 'f16' ? 2 : 4))));
+    const maxRows = Math.max(1, Math.floor(Math.min(64 << 20, ctx.caps.maxStorageBufferBindingSize) / (cols * elementBytes(dtype))));
     const chunks: RowChunk[] = [];
     for (let r = 0; r < rows; r += maxRows) {
       const n = Math.min(maxRows, rows - r);
-      chunks.push({ weight: put(values(n * cols, 0.05), dtype), rowStart: r, rows: n });
+      chunks.push({ weight: put(toStorage(values(n * cols, 0.05), dtype)), rowStart: r, rows: n });
     }
     return chunks;
   };
   const layers: LayerWeights[] = Array.from({ length: spec.numLayers }, () => {
-    const linears = {} as Record<ModuleName, Linear>;
-    for (const m of LORA_MODULES) {
-      const { inFeatures, outFeatures } = moduleShape(spec, m);
-      const bias = (m === 'q_proj' || m === 'k_proj' || m === 'v_proj') && spec.attentionBias ? put(values(outFeatures, 0.02), 'f32') : null;
-      linears[m] = { weight: put(values(outFeatures * inFeatures, 1 / Math.sqrt(inFeatures)), dtype), bias, outFeatures, inFeatures, dtype };
+    const groups = {} as Record<GroupName, LinearGroup>;
+    for (const g of GROUP_NAMES) {
+      let inFeatures = 0;
+      const parts = LINEAR_GROUPS[g].map((m) => {
+        const shape = moduleShape(spec, m);
+        inFeatures = shape.inFeatures;
+        const bias = g === 'qkv' && spec.attentionBias ? values(shape.outFeatures, 0.02) : null;
+        return { weight: toStorage(values(shape.outFeatures * shape.inFeatures, 1 / Math.sqrt(shape.inFeatures)), dtype), outFeatures: shape.outFeatures, bias };
+      });
+      groups[g] = uploadGroup(ctx, g, parts, inFeatures, dtype, buffers);
     }
     return {
       inputNorm: ones(spec.hiddenSize),
       postNorm: ones(spec.hiddenSize),
       qNorm: spec.qkNorm ? ones(spec.headDim) : null,
       kNorm: spec.qkNorm ? ones(spec.headDim) : null,
-      linears,
+      groups,
     };
   });
   const embed = table(spec.vocabSize, spec.hiddenSize);

@@ -1,21 +1,44 @@
 // GPU-resident weights of a Llama-family model (HF layout: linear weights are (out, in)).
-// Frozen base weights are stored in f16 where the adapter has shader-f16, else f32; norms and
-// biases stay f32 (tiny, and read once per row).
+// Linear weights and tables are stored 16-bit (packed pairs in u32, read by the kernels' operand
+// fetches, ops/operands.ts) or f32; norms and biases stay f32 (tiny, and read once per row).
+// Linears that share an input are one fused group, their weights concatenated along out at load:
+//   qkv = [Wq; Wk; Wv] (n1 -> q|k|v)   o = Wo   gateUp = [Wg; Wu] (n2 -> gate|up)   down = Wd
+// so each group is one GEMM (with its LoRA in the same dispatch, model/linear.ts).
 import type { Binding } from '../gpu/context.ts';
+import type { StorageKind } from '../ops/operands.ts';
 import type { ModuleName } from './modules.ts';
 
-export type WeightType = 'f32' | 'f16';
+export type WeightType = StorageKind;
 
-/** nn.Linear: y = x W^T + b. weight (outFeatures, inFeatures). */
-export interface Linear {
-  weight: GPUBuffer;
-  bias: GPUBuffer | null;
+export { LORA_MODULES, modulePath, type ModuleName } from './modules.ts';
+
+/** The fused groups, in layer order; members in LORA_MODULES order. */
+export const LINEAR_GROUPS = {
+  qkv: ['q_proj', 'k_proj', 'v_proj'],
+  o: ['o_proj'],
+  gateUp: ['gate_proj', 'up_proj'],
+  down: ['down_proj'],
+} as const satisfies Record<string, readonly ModuleName[]>;
+export type GroupName = keyof typeof LINEAR_GROUPS;
+export const GROUP_NAMES = Object.keys(LINEAR_GROUPS) as GroupName[];
+
+/** The group module m belongs to. */
+export function groupOf(m: ModuleName): GroupName {
+  return GROUP_NAMES.find((g) => (LINEAR_GROUPS[g] as readonly ModuleName[]).includes(m))!;
+}
+
+/** Fused nn.Linears sharing one input: y = x W^T + b with W = [W_1; W_2; ...] (outFeatures, inFeatures). */
+export interface LinearGroup {
+  name: GroupName;
+  modules: readonly ModuleName[];
+  weight: GPUBuffer; // (outFeatures, inFeatures) in `dtype`
+  bias: GPUBuffer | null; // (outFeatures) f32
+  /** Output column where each member starts, then outFeatures (members + 1 entries). */
+  starts: number[];
   outFeatures: number;
   inFeatures: number;
   dtype: WeightType;
 }
-
-export { LORA_MODULES, modulePath, type ModuleName } from './modules.ts';
 
 export interface LayerWeights {
   inputNorm: GPUBuffer; // (H) f32
@@ -23,7 +46,7 @@ export interface LayerWeights {
   /** Qwen3 per-head q/k RMSNorm weights, (headDim) f32. */
   qNorm: GPUBuffer | null;
   kNorm: GPUBuffer | null;
-  linears: Record<ModuleName, Linear>;
+  groups: Record<GroupName, LinearGroup>;
 }
 
 /** Rows [rowStart, rowStart + rows) of a (V, H) table, bound as one slice within the binding limit. */
@@ -42,6 +65,11 @@ export interface ModelWeights {
   lmHeadDtype: WeightType;
   /** Every buffer owned, for destroy(). */
   buffers: GPUBuffer[];
+}
+
+/** Bytes of the weight buffers (what `weight_bytes_per_param` divides by the parameter count). */
+export function weightBufferBytes(w: ModelWeights): number {
+  return w.buffers.reduce((s, b) => s + b.size, 0);
 }
 
 export function destroyWeights(w: ModelWeights): void {

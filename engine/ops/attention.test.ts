@@ -73,6 +73,31 @@ function checkAgainstRef(got: GpuResult, s: AttentionShape, x: Inputs, segments:
   expectClose(got.dv, grads.dv, TOL, `${what} dv`);
 }
 
+/** (rows, stride) fused rows holding q | k | v side by side, and the three parts back out. */
+function fuse(parts: Float64Array[], widths: number[], rows: number): Float64Array {
+  const stride = widths.reduce((a, b) => a + b, 0);
+  const out = new Float64Array(rows * stride);
+  for (let r = 0; r < rows; r++) {
+    let at = 0;
+    parts.forEach((p, i) => {
+      for (let c = 0; c < widths[i]; c++) out[r * stride + at + c] = p[r * widths[i] + c];
+      at += widths[i];
+    });
+  }
+  return out;
+}
+
+function unfuse(x: ArrayLike<number>, widths: number[], rows: number): Float64Array[] {
+  const stride = widths.reduce((a, b) => a + b, 0);
+  let at = 0;
+  return widths.map((w) => {
+    const part = new Float64Array(rows * w);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < w; c++) part[r * w + c] = x[r * stride + at + c];
+    at += w;
+    return part;
+  });
+}
+
 describe('attention on a real adapter', () => {
   const cases: [string, AttentionShape][] = [
     ['T=1, 3 heads / 1 kv, hd 20', shape(1, 1, 1, 3, 1, 20)],
@@ -240,5 +265,24 @@ describe('attention float64 reference', () => {
     const k = Float64Array.from([1, 2, 3, 4, 5, 6]);
     const { lse } = attentionRef(s, q, k, k);
     expectClose(lse, [0, Math.log(2), Math.log(3)], { atol: 1e-12, rtol: 0 }, 'lse');
+  });
+  it('fused q|k|v rows: q, k, v read from one (N, qd + 2kd) buffer, dq|dk|dv written into one', async () => {
+    const ctx = await testContext();
+    const s = shape(2, 9, 9, 3, 1, 20);
+    const x = inputs(s, 81);
+    const rows = s.B * s.Tq;
+    const widths = [s.nHeads * s.headDim, s.nKvHeads * s.headDim, s.nKvHeads * s.headDim];
+    const stride = widths[0] + widths[1] + widths[2];
+    const qkv = upload(ctx.device, toF32(fuse([x.q, x.k, x.v], widths, rows)));
+    const out = ctx.pool.acquire(rows * widths[0] * 4);
+    const lse = ctx.pool.acquire(s.B * s.nHeads * s.Tq * 4);
+    const dqkv = ctx.pool.acquire(rows * stride * 4);
+    const layout = { q: { stride, offset: 0 }, kv: { stride, kOffset: widths[0], vOffset: widths[0] + widths[1] } };
+    const args = { ...s, q: qkv, k: qkv, v: qkv, layout, out, lse };
+    attentionForward(ctx, args);
+    attentionBackward(ctx, { ...args, dOut: upload(ctx.device, toF32(x.dOut)), dq: dqkv, dk: dqkv, dv: dqkv });
+    const [dq, dk, dv] = unfuse(await ctx.readF32(dqkv, rows * stride), widths, rows);
+    checkAgainstRef({ out: await ctx.readF32(out, rows * widths[0]), lse: await ctx.readF32(lse, s.B * s.nHeads * s.Tq), dq: Float32Array.from(dq), dk: Float32Array.from(dk), dv: Float32Array.from(dv) }, s, x, null, 'fused');
+    for (const b of [out, lse, dqkv]) ctx.pool.release(b);
   });
 });

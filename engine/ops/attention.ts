@@ -15,6 +15,7 @@ import type { KernelSource, PipelineSpec } from '../gpu/pipelines.ts';
 import { STORAGE } from '../gpu/buffers.ts';
 import code from '../wgsl/attention.wgsl?raw';
 import { flatGrid } from './grid.ts';
+import { GpuValidationError } from '../gpu/errors.ts';
 
 const SOURCE: KernelSource = { name: 'attention', code };
 const THREADS = 64;
@@ -36,10 +37,21 @@ export interface AttentionShape {
   scale: number; // usually 1/sqrt(headDim)
 }
 
+/**
+ * Where heads sit in the rows of q (and dq): rows of `stride` elements, head 0 at `offset`; and in
+ * the rows of k, v (dk, dv). Default: contiguous (B, T, heads, headDim) tensors. A fused q|k|v
+ * projection output (N, qd + 2 kd) is q at 0, k at qd, v at qd + kd with stride qd + 2 kd.
+ */
+export interface AttentionLayout {
+  q?: { stride: number; offset: number };
+  kv?: { stride: number; kOffset: number; vOffset: number };
+}
+
 export interface AttentionForwardArgs extends AttentionShape {
   q: Binding; // (B, Tq, nHeads, headDim) f32 — the q_proj output rows, no transpose needed
-  k: Binding; // (B, Tk, nKvHeads, headDim) f32
+  k: Binding; // (B, Tk, nKvHeads, headDim) f32 (may be the same buffer as q, see layout)
   v: Binding; // (B, Tk, nKvHeads, headDim) f32
+  layout?: AttentionLayout;
   out: Binding; // (B, Tq, nHeads, headDim) f32
   lse: Binding; // (B, nHeads, Tq) f32 log-sum-exp of the scaled scores per query row (saved for backward)
   /** Optional u32 (B, Tk): a query attends only to keys with the same segment id as its own position. */
@@ -48,9 +60,9 @@ export interface AttentionForwardArgs extends AttentionShape {
 
 export interface AttentionBackwardArgs extends AttentionForwardArgs {
   dOut: Binding; // (B, Tq, nHeads, headDim)
-  dq: Binding; // (B, Tq, nHeads, headDim), overwritten
-  dk: Binding; // (B, Tk, nKvHeads, headDim), overwritten (summed over the query heads of each group)
-  dv: Binding; // (B, Tk, nKvHeads, headDim), overwritten
+  dq: Binding; // (B, Tq, nHeads, headDim) in q's layout, overwritten
+  dk: Binding; // (B, Tk, nKvHeads, headDim) in k's layout, overwritten (summed over the query heads of each group)
+  dv: Binding; // (B, Tk, nKvHeads, headDim) in v's layout, overwritten (dq, dk, dv may share one buffer)
 }
 
 /** Tile sizes of one kernel: query rows (BQ) and key rows (BK) per tile. */
@@ -100,17 +112,28 @@ export function attentionTiles(headDim: number, words: number): { forward: Atten
   return { forward, dkdv: { BK: owned, BQ: streamed }, dq: { BQ: owned, BK: streamed } };
 }
 
-function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number): PipelineSpec {
+/** Where the dkdv kernel stores dv: its own binding, or dk's buffer (one fused dq|dk|dv buffer). */
+const DV_SEPARATE = '@group(0) @binding(10) var<storage, read_write> dv: array<f32>;\nfn store_dv(i: u32, x: f32) { dv[i] = x; }';
+const DV_IN_DK = 'fn store_dv(i: u32, x: f32) { dk[i] = x; }';
+
+function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number, preamble = DV_SEPARATE): PipelineSpec {
   const lanes = THREADS / ownedRows;
-  return { source: SOURCE, entryPoint, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) } };
+  return { source: SOURCE, entryPoint, preamble, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) } };
+}
+
+function bufferOf(b: Binding): GPUBuffer {
+  return 'buffer' in b ? b.buffer : b;
 }
 
 /** The kernel's Params; tiles repeat the overrides as runtime loop bounds (see attention.wgsl). */
-function params(s: AttentionShape, tiles: AttentionTiles, useSegments: boolean, rowStride = 0): Params {
+function params(s: AttentionShape & { layout?: AttentionLayout }, tiles: AttentionTiles, useSegments: boolean, rowStride = 0): Params {
+  const q = s.layout?.q ?? { stride: s.nHeads * s.headDim, offset: 0 };
+  const kv = s.layout?.kv ?? { stride: s.nKvHeads * s.headDim, kOffset: 0, vOffset: 0 };
   return new Params()
-    .u32(s.Tq, s.Tk, s.nHeads, s.nKvHeads, s.nHeads / s.nKvHeads)
-    .f32(s.scale)
-    .u32(rowStride, s.B * s.Tq * s.nHeads, s.headDim, Math.ceil(s.headDim / 4), tiles.BQ, tiles.BK, useSegments ? 1 : 0);
+    .u32({ Tq: s.Tq, Tk: s.Tk, n_heads: s.nHeads, n_kv: s.nKvHeads, group: s.nHeads / s.nKvHeads })
+    .f32({ scale: s.scale })
+    .u32({ row_stride: rowStride, rows: s.B * s.Tq * s.nHeads, hd: s.headDim, hd4: Math.ceil(s.headDim / 4), bq: tiles.BQ, bk: tiles.BK, use_seg: useSegments ? 1 : 0 })
+    .u32({ q_stride: q.stride, q_off: q.offset, kv_stride: kv.stride, k_off: kv.kOffset, v_off: kv.vOffset });
 }
 
 // Bound at the segments slot when there are none (the kernel never reads it then).
@@ -149,14 +172,18 @@ export function attentionBackward(ctx: GpuContext, args: AttentionBackwardArgs):
   const stats = ctx.pool.acquire(rows * 8);
   const grid = flatGrid(ctx, Math.ceil(rows / THREADS));
   ctx.dispatch(
-    { source: SOURCE, entryPoint: 'attention_backward_delta', constants: { HD: args.headDim } },
+    { source: SOURCE, entryPoint: 'attention_backward_delta', preamble: DV_SEPARATE, constants: { HD: args.headDim } },
     [null, null, null, null, args.out, args.lse, args.dOut, stats],
     params(args, dq, useSeg, grid.rowStride),
     grid.workgroups,
   );
+  const sameBuffer = bufferOf(args.dk) === bufferOf(args.dv);
+  if (sameBuffer && (('buffer' in args.dk && args.dk.offset !== 0) || ('buffer' in args.dv && args.dv.offset !== 0))) {
+    throw new GpuValidationError('attention', 'dk and dv in one buffer must be bound whole (their layout gives the offsets)');
+  }
   ctx.dispatch(
-    spec('attention_backward_dkdv', args.headDim, dkdv, dkdv.BK),
-    [args.q, args.k, args.v, seg, null, null, args.dOut, stats, args.dk, args.dv],
+    spec('attention_backward_dkdv', args.headDim, dkdv, dkdv.BK, sameBuffer ? DV_IN_DK : DV_SEPARATE),
+    [args.q, args.k, args.v, seg, null, null, args.dOut, stats, args.dk, sameBuffer ? null : args.dv],
     params(args, dkdv, useSeg),
     [Math.ceil(args.Tk / dkdv.BK), args.nKvHeads, args.B],
   );

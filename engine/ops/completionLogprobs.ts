@@ -30,7 +30,7 @@ export interface CompletionRows {
  */
 export function completionLogprobSums(ctx: GpuContext, a: CompletionRows & { lossPerToken: Binding; sums: Binding; counts: Binding }): void {
   const grid = flatGrid(ctx, a.S);
-  const params = new Params().u32(a.T, a.S, 0, grid.rowStride).f32(0);
+  const params = new Params().u32({ T: a.T, S: a.S, nll_rows: 0, row_stride: grid.rowStride }).f32({ nll_scale: 0 });
   ctx.dispatch({ source: SOURCE, entryPoint: 'completion_sums_forward' }, [a.lossPerToken, a.labels, a.starts, a.sums, a.counts], params, grid.workgroups);
 }
 
@@ -46,6 +46,6 @@ export function completionNllBackward(
 ): void {
   const grid = flatGrid(ctx, Math.ceil((a.S * a.T) / 256));
   const stats = a.nllStats ?? ctx.uploadTemporary(new Float32Array(2));
-  const params = new Params().u32(a.T, a.S, a.nllStats ? a.nllRows : 0, grid.rowStride).f32(a.nllScale);
+  const params = new Params().u32({ T: a.T, S: a.S, nll_rows: a.nllStats ? a.nllRows : 0, row_stride: grid.rowStride }).f32({ nll_scale: a.nllScale });
   ctx.dispatch({ source: SOURCE, entryPoint: 'completion_nll_backward' }, [null, a.labels, a.starts, null, null, a.dSums, a.dLoss, stats], params, grid.workgroups);
 }

@@ -1,6 +1,6 @@
 // Cross-entropy over the vocabulary fused with the LM-head matmul, in vocabulary chunks so the
 // full (N, V) f32 logits are never held at once (Qwen2.5: 151936 columns per token).
-//   hidden is (N, H) f32, W is (V, H) (f32 or f16; tied models pass the embedding), labels (N) i32
+//   hidden is (N, H) f32, W is (V, H) (f32 or packed f16 / bf16; tied models pass the embedding), labels (N) i32
 //   naive equivalent (crossEntropy.ref.ts):
 //     logits = hidden @ W^T                                  (N, V)
 //     lse[i] = logsumexp_v logits[i, v]
@@ -18,6 +18,7 @@ import type { KernelSource } from '../gpu/pipelines.ts';
 import code from '../wgsl/crossEntropy.wgsl?raw';
 import { flatGrid } from './grid.ts';
 import { matmul } from './matmul.ts';
+import { elementBytes, type StorageKind } from './operands.ts';
 
 export { maskedTokenMean, maskedTokenMeanBackward, sequenceLogprobSums, sequenceLogprobSumsBackward } from './lossReduce.ts';
 
@@ -37,7 +38,7 @@ export interface LmHeadChunk {
 export interface LmHeadArgs {
   hidden: Binding; // (N, H) f32, final-norm output
   chunks: LmHeadChunk[]; // the LM head (V, H) in row chunks (each within the binding limit)
-  weightType?: 'f32' | 'f16';
+  weightType?: StorageKind;
   N: number;
   H: number;
   V: number;
@@ -51,8 +52,8 @@ function gcd(a: number, b: number): number {
 }
 
 /** Smallest row count whose byte size (rows x H x element bytes) is a multiple of 256. */
-export function weightRowAlign(H: number, dtype: 'f32' | 'f16'): number {
-  const rowBytes = H * (dtype === 'f16' ? 2 : 4);
+export function weightRowAlign(H: number, dtype: StorageKind): number {
+  const rowBytes = H * elementBytes(dtype);
   return 256 / gcd(256, rowBytes);
 }
 
@@ -72,8 +73,8 @@ export function logitsChunkRows(ctx: GpuContext, N: number, budgetBytes = DEFAUL
  * Splits a (V, H) weight buffer into row chunks that each fit one storage binding, at 256-byte
  * aligned offsets. `maxBindingBytes` defaults to the device's limit (tests pass less).
  */
-export function lmHeadChunks(weight: GPUBuffer, V: number, H: number, dtype: 'f32' | 'f16', ctx: GpuContext, maxBindingBytes = ctx.caps.maxStorageBufferBindingSize): LmHeadChunk[] {
-  const rowBytes = H * (dtype === 'f16' ? 2 : 4);
+export function lmHeadChunks(weight: GPUBuffer, V: number, H: number, dtype: StorageKind, ctx: GpuContext, maxBindingBytes = ctx.caps.maxStorageBufferBindingSize): LmHeadChunk[] {
+  const rowBytes = H * elementBytes(dtype);
   const align = weightRowAlign(H, dtype);
   const perChunk = Math.floor(Math.floor(maxBindingBytes / rowBytes) / align) * align;
   if (perChunk <= 0) throw new GpuValidationError('lmHeadChunks', `a binding of ${maxBindingBytes} bytes cannot hold ${align} aligned rows of ${rowBytes} bytes`);
@@ -86,7 +87,7 @@ export function lmHeadChunks(weight: GPUBuffer, V: number, H: number, dtype: 'f3
   return chunks;
 }
 
-/** A slice of `buffer`, its size rounded up to 4 bytes (storage bindings need it; f16 rows may be odd). */
+/** A slice of `buffer`, its size rounded up to 4 bytes (storage bindings need it; 16-bit rows may be odd). */
 function slice(buffer: GPUBuffer, offset: number, size: number): Binding {
   return { buffer, offset, size: Math.min(Math.ceil(size / 4) * 4, buffer.size - offset) };
 }
@@ -108,8 +109,7 @@ interface Block {
 /** The weight as blocks of at most Vc rows, in vocabulary order; checks the chunks tile [0, V). */
 function blocks(ctx: GpuContext, args: LmHeadArgs): { list: Block[]; maxRows: number } {
   const dtype = args.weightType ?? 'f32';
-  if (dtype === 'f16' && !ctx.caps.f16) throw new GpuValidationError('lmHeadCrossEntropy', 'an f16 weight on an adapter without shader-f16');
-  const rowBytes = args.H * (dtype === 'f16' ? 2 : 4);
+  const rowBytes = args.H * elementBytes(dtype);
   const sorted = [...args.chunks].sort((a, b) => a.rowStart - b.rowStart);
   let next = 0;
   for (const c of sorted) {
@@ -152,11 +152,11 @@ export function lmHeadCrossEntropyForward(ctx: GpuContext, args: LmHeadArgs & { 
   list.forEach((block, k) => {
     const logits = { ...scratch, size: N * block.rows * 4 };
     logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32(N, block.rows, block.colStart, k === 0 ? 1 : 0, rowGrid.rowStride, NAN_BITS);
+    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: k === 0 ? 1 : 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
     ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_chunk' }, [logits, args.labels, state, null, null, null, null], params, rowGrid.workgroups);
   });
   const grid = flatGrid(ctx, Math.ceil(N / 256));
-  const params = new Params().u32(N, V, 0, 0, grid.rowStride, NAN_BITS);
+  const params = new Params().u32({ rows: N, cols: V, col_start: 0, first: 0, row_stride: grid.rowStride, nan_bits: NAN_BITS });
   ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_finalize' }, [null, args.labels, state, null, null, args.lse, args.lossPerToken], params, grid.workgroups);
   ctx.pool.release(scratch.buffer);
   ctx.pool.release(state.buffer);
@@ -176,7 +176,7 @@ export function lmHeadCrossEntropyBackward(ctx: GpuContext, args: LmHeadArgs & {
   list.forEach((block, k) => {
     const logits = { ...scratch, size: N * block.rows * 4 };
     logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32(N, block.rows, block.colStart, 0, rowGrid.rowStride, NAN_BITS);
+    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
     ctx.dispatch({ source: SOURCE, entryPoint: 'ce_backward_chunk' }, [logits, args.labels, null, args.lse, args.dLoss, null, null], params, rowGrid.workgroups);
     // dHidden (N, H) (+)= dlogits_c (N, rows) @ W_c (rows, H)
     matmul(ctx, { a: logits, b: block.weight, out: args.dHidden, M: N, N: H, K: block.rows, accumulate: k > 0, aType: 'f32', bType: args.weightType ?? 'f32' });

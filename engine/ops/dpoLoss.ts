@@ -23,6 +23,6 @@ export interface DpoLossArgs {
 }
 
 export function dpoLoss(ctx: GpuContext, a: DpoLossArgs): void {
-  const params = new Params().u32(a.P, DPO_LOSS_TYPES.indexOf(a.lossType)).f32(a.beta, a.labelSmoothing, a.dScale);
+  const params = new Params().u32({ P: a.P, loss_type: DPO_LOSS_TYPES.indexOf(a.lossType) }).f32({ beta: a.beta, label_smoothing: a.labelSmoothing, d_scale: a.dScale });
   ctx.dispatch({ source: SOURCE, entryPoint: 'dpo_loss_forward' }, [a.policy, a.reference, a.pair, a.dPolicy], params, [Math.ceil(a.P / 64)]);
 }

@@ -1,4 +1,4 @@
-// Float64 reference for dropout.ts: the same hash as engine/wgsl/dropout.wgsl, in 32-bit integer
+// Float64 reference for dropout.ts: the same hash as engine/wgsl/dropoutHash.wgsl, in 32-bit integer
 // arithmetic (Math.imul), so the mask is bit-for-bit the GPU's.
 import { dropoutScale, dropoutThreshold } from './dropout.ts';
 
@@ -21,9 +21,25 @@ export function dropoutMaskRef(n: number, p: number, seed: number): Uint8Array {
   return keep;
 }
 
+/** The seed of item z of a fused group (dropout_seed in dropoutHash.wgsl). */
+export function dropoutSeedRef(base: number, z: number): number {
+  return (base + Math.imul(z, 0x9e3779b9)) >>> 0;
+}
+
 /** y = x * keep / (1 - p). Linear in x, so it is also the backward: dx = dy * keep / (1 - p). */
 export function dropoutRef(x: ArrayLike<number>, p: number, seed: number): Float64Array {
   const keep = dropoutMaskRef(x.length, p, seed);
   const scale = dropoutScale(p);
   return Float64Array.from(x, (v, i) => v * keep[i] * scale);
+}
+
+/** dx + sum over z of parts[z] * keep(seed of item z) / (1 - p): dropoutBackwardSum's naive equivalent. */
+export function dropoutBackwardSumRef(dx: ArrayLike<number>, parts: ArrayLike<number>, items: number, p: number, seed: number): Float64Array {
+  const n = dx.length;
+  const out = Float64Array.from(dx);
+  for (let z = 0; z < items; z++) {
+    const masked = dropoutRef(Array.from({ length: n }, (_, i) => parts[z * n + i]), p, dropoutSeedRef(seed, z));
+    for (let i = 0; i < n; i++) out[i] += masked[i];
+  }
+  return out;
 }

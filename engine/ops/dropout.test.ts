@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
-import { dropoutBackward, dropoutForward } from './dropout.ts';
-import { dropoutMaskRef, dropoutRef } from './dropout.ref.ts';
+import { dropoutBackward, dropoutBackwardSum, dropoutForward } from './dropout.ts';
+import { dropoutBackwardSumRef, dropoutMaskRef, dropoutRef } from './dropout.ref.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
 // x * f32(1 / (1 - p)): one f32 rounding of the scale and one of the product.
@@ -118,6 +118,18 @@ describe('dropout on a real adapter', () => {
     const ctx = new GpuContext(real.device, { ...real.caps, maxComputeWorkgroupsPerDimension: 3 });
     const x = f32(randomArray(2000, 84)); // 8 workgroups on a 3-wide grid
     expectClose(await run(ctx, toF32(x), 0.2, 3), dropoutRef(x, 0.2, 3), TOL, 'wrapped');
+  });
+
+  it('masked sum of a fused group: dx += sum_z parts_z * keep(seed_z) / (1 - p), n odd, 3 items', async () => {
+    const ctx = await testContext();
+    const n = 577;
+    const items = 3;
+    const parts = f32(randomArray(items * n, 93));
+    const dx0 = f32(randomArray(n, 94));
+    const dx = upload(ctx.device, toF32(dx0));
+    dropoutBackwardSum(ctx, { parts: upload(ctx.device, toF32(parts)), dx, n, items, p: 0.25, seed: 77 });
+    expectClose(await ctx.readF32(dx, n), dropoutBackwardSumRef(dx0, parts, items, 0.25, 77), { atol: 1e-6, rtol: 1e-6 }, 'dx');
+    dx.destroy();
   });
 
   it('the reference backward matches finite differences', () => {

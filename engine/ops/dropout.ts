@@ -9,9 +9,10 @@ import { GpuValidationError } from '../gpu/errors.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource } from '../gpu/pipelines.ts';
 import code from '../wgsl/dropout.wgsl?raw';
+import hash from '../wgsl/dropoutHash.wgsl?raw';
 import { flatGrid } from './grid.ts';
 
-const SOURCE: KernelSource = { name: 'dropout', code };
+const SOURCE: KernelSource = { name: 'dropout', code: `${hash}\n${code}` };
 
 export interface DropoutForwardArgs {
   x: Binding; // (n) f32
@@ -53,9 +54,22 @@ function launch(ctx: GpuContext, entry: 'dropout_forward' | 'dropout_backward', 
   }
   const grid = flatGrid(ctx, Math.ceil(n / 256));
   // p = 1 drops everything: threshold 2^32 - 1 would keep the one hash equal to it, so scale 0 decides.
-  const params = new Params().u32(n, seed >>> 0, dropoutThreshold(p)).f32(dropoutScale(p)).u32(grid.rowStride);
+  const params = dropoutParams(n, p, seed, grid.rowStride, 0);
   const buffers = inPlace ? [null, dst] : [src, dst];
   ctx.dispatch({ source: SOURCE, entryPoint: inPlace ? `${entry}_inplace` : entry }, buffers, params, grid.workgroups);
+}
+
+function dropoutParams(n: number, p: number, seed: number, rowStride: number, items: number): Params {
+  return new Params().u32({ n, seed: seed >>> 0, threshold: dropoutThreshold(p) }).f32({ scale: dropoutScale(p) }).u32({ row_stride: rowStride, items });
+}
+
+/**
+ * dx (n) += sum over z < items of parts[z] (items x n, f32) * keep(dropout_seed(seed, z), i) / (1 - p):
+ * the LoRA input gradient of a fused group whose members each drop the shared input with their own mask.
+ */
+export function dropoutBackwardSum(ctx: GpuContext, a: { parts: Binding; dx: Binding; n: number; items: number; p: number; seed: number }): void {
+  const grid = flatGrid(ctx, Math.ceil(a.n / 256));
+  ctx.dispatch({ source: SOURCE, entryPoint: 'dropout_backward_sum' }, [a.parts, a.dx], dropoutParams(a.n, a.p, a.seed, grid.rowStride, a.items), grid.workgroups);
 }
 
 /** y = x * keep / (1 - p), keep from hash(seed, i). */

@@ -11,7 +11,7 @@ const SOURCE: KernelSource = { name: 'elementwise', code };
 
 function launch(ctx: GpuContext, entryPoint: string, n: number, alpha: number, buffers: (GPUBuffer | null)[]): void {
   const grid = flatGrid(ctx, Math.ceil(n / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint }, buffers, new Params().u32(n).f32(alpha).u32(grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint }, buffers, new Params().u32({ n }).f32({ alpha }).u32({ row_stride: grid.rowStride }), grid.workgroups);
 }
 
 /** out = a + b, each (n). */

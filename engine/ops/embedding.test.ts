@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import { GpuContext } from '../gpu/context.ts';
-import { GpuValidationError } from '../gpu/errors.ts';
 import { testContext } from '../gpu/testing.ts';
 import { embeddingBackward, embeddingForward, groupTokensById } from './embedding.ts';
 import { embeddingBackwardRef, embeddingForwardRef } from './embedding.ref.ts';
-import { roundToF16, toF16 } from './half.ts';
+import { roundToBf16, roundToF16, toBf16, toF16 } from './half.ts';
+import { elementBytes, type StorageKind } from './operands.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, rng, toF32 } from './testing.ts';
 
 const EXACT = { atol: 0, rtol: 0 };
@@ -29,13 +29,14 @@ interface Chunk {
  * Forward and backward over a table split into `chunks` that live in ONE buffer as 256-byte
  * aligned slices (the layout a split weight uses), checked against the references per chunk.
  */
-async function check(ctx: GpuContext, ids: Uint32Array, H: number, chunks: Chunk[], f16: boolean, seed: number): Promise<void> {
+async function check(ctx: GpuContext, ids: Uint32Array, H: number, chunks: Chunk[], kind: StorageKind, seed: number): Promise<void> {
   const T = ids.length;
   // Only the rows the chunks hold are materialised: [first, end) of the vocabulary.
   const first = Math.min(...chunks.map((c) => c.rowStart));
   const V = chunks.reduce((m, c) => Math.max(m, c.rowStart + c.rows), 0) - first;
-  const tableValues = f16 ? roundToF16(randomArray(V * H, seed)) : f32(randomArray(V * H, seed));
-  const bytes = f16 ? 2 : 4;
+  const raw = randomArray(V * H, seed);
+  const tableValues = kind === 'f16' ? roundToF16(raw) : kind === 'bf16' ? roundToBf16(raw) : f32(raw);
+  const bytes = elementBytes(kind);
   // Each chunk's slice starts at a multiple of 256 bytes.
   const offsets: number[] = [];
   let at = 0;
@@ -46,7 +47,7 @@ async function check(ctx: GpuContext, ids: Uint32Array, H: number, chunks: Chunk
   const packed = new Uint8Array(Math.max(at, 4));
   chunks.forEach((c, k) => {
     const part = tableValues.subarray((c.rowStart - first) * H, (c.rowStart - first + c.rows) * H);
-    const typed = f16 ? toF16(part) : toF32(part);
+    const typed = kind === 'f16' ? toF16(part) : kind === 'bf16' ? toBf16(part) : toF32(part);
     packed.set(new Uint8Array(typed.buffer), offsets[k]);
   });
   const table = upload(ctx.device, packed);
@@ -61,10 +62,10 @@ async function check(ctx: GpuContext, ids: Uint32Array, H: number, chunks: Chunk
   let want = sentinel;
   chunks.forEach((c, k) => {
     const slice = { buffer: table, offset: offsets[k], size: Math.ceil((c.rows * H * bytes) / 4) * 4 };
-    embeddingForward(ctx, { ids: gids, table: slice, out, T, H, rowStart: c.rowStart, rows: c.rows, tableType: f16 ? 'f16' : 'f32' });
+    embeddingForward(ctx, { ids: gids, table: slice, out, T, H, rowStart: c.rowStart, rows: c.rows, tableType: kind });
     want = embeddingForwardRef(ids, tableValues.subarray((c.rowStart - first) * H), want, H, c.rowStart, c.rows);
   });
-  const tag = `T=${T} H=${H} chunks=${chunks.length}${f16 ? ' f16' : ''}`;
+  const tag = `T=${T} H=${H} chunks=${chunks.length} ${kind}`;
   expectClose(await ctx.readF32(out, T * H), want, EXACT, `out ${tag}`);
 
   // Backward per chunk into the chunk's own gradient buffer.
@@ -87,7 +88,7 @@ describe('embedding on a real adapter', () => {
     for (const H of [5, 24, 577]) {
       it(`lookup + scatter-add match float64, T=${T} H=${H} (one chunk, repeated ids)`, async () => {
         const ctx = await testContext();
-        await check(ctx, randomIds(T, 4, T * 10 + H), H, [{ rowStart: 0, rows: 5 }], false, T + H);
+        await check(ctx, randomIds(T, 4, T * 10 + H), H, [{ rowStart: 0, rows: 5 }], 'f32', T + H);
       });
     }
   }
@@ -96,32 +97,27 @@ describe('embedding on a real adapter', () => {
     const ctx = await testContext();
     // Rows 0..3 in chunk 0 (4 x 16 x 4 B = 256 B), rows 4..9 in chunk 1; id 12 is in no chunk.
     const ids = Uint32Array.from([9, 0, 4, 3, 9, 12, 5, 0, 0, 8, 3]);
-    await check(ctx, ids, 16, [{ rowStart: 0, rows: 4 }, { rowStart: 4, rows: 6 }], false, 61);
+    await check(ctx, ids, 16, [{ rowStart: 0, rows: 4 }, { rowStart: 4, rows: 6 }], 'f32', 61);
   });
 
-  it('f16 table split in two chunks (where the adapter has shader-f16; a typed error where not)', async () => {
+  it('packed f16 and bf16 tables split in two chunks, on every adapter', async () => {
     const ctx = await testContext();
-    if (ctx.caps.f16) {
-      const ids = Uint32Array.from([9, 0, 4, 3, 9, 12, 5, 0, 0, 8, 3, 7, 7]);
-      await check(ctx, ids, 32, [{ rowStart: 0, rows: 4 }, { rowStart: 4, rows: 6 }], true, 62);
-      await check(ctx, randomIds(5, 8, 63), 577, [{ rowStart: 0, rows: 3 }, { rowStart: 3, rows: 5 }], true, 64);
-    } else {
-      const b = ctx.pool.acquire(64);
-      expect(() => embeddingForward(ctx, { ids: b, table: b, out: b, T: 1, H: 4, rowStart: 0, rows: 1, tableType: 'f16' })).toThrow(GpuValidationError);
-    }
+    const ids = Uint32Array.from([9, 0, 4, 3, 9, 12, 5, 0, 0, 8, 3, 7, 7]);
+    await check(ctx, ids, 32, [{ rowStart: 0, rows: 4 }, { rowStart: 4, rows: 6 }], 'f16', 62);
+    await check(ctx, randomIds(5, 8, 63), 577, [{ rowStart: 0, rows: 3 }, { rowStart: 3, rows: 5 }], 'bf16', 64);
   });
 
   it('SmolLM2 width (H 576) with ids at the top of the 49152-row vocabulary (last 64-row chunk)', async () => {
     const ctx = await testContext();
     const ids = Uint32Array.from([49151, 49088, 17, 49120, 49151, 0, 49100]);
-    await check(ctx, ids, 576, [{ rowStart: 49088, rows: 64 }], false, 65);
+    await check(ctx, ids, 576, [{ rowStart: 49088, rows: 64 }], 'f32', 65);
   });
 
   it('tokens wrap into a 2-D grid past the per-dimension workgroup limit', async () => {
     const real = await testContext();
     const ctx = new GpuContext(real.device, { ...real.caps, maxComputeWorkgroupsPerDimension: 3 });
     // 9 distinct ids = 9 backward workgroups; 9 x 100 elements = 4 forward workgroups.
-    await check(ctx, Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 0]), 100, [{ rowStart: 0, rows: 9 }], false, 66);
+    await check(ctx, Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 0]), 100, [{ rowStart: 0, rows: 9 }], 'f32', 66);
   });
 
   it('groups tokens by id in a fixed order (ids ascending, tokens ascending)', () => {

@@ -2,7 +2,7 @@
 //   embeddingForward:  out[t, :] = table[ids[t] - rowStart, :] for ids[t] in [rowStart, rowStart + rows)
 //                      (other rows of out untouched: call once per chunk of a split table)
 //   embeddingBackward: dTable[id - rowStart, :] += sum_{t: ids[t] == id} dOut[t, :]
-// ids (T) u32; table (rows, H) f32 or f16 (tableType 'f16' needs ctx.caps.f16); out, dOut (T, H)
+// ids (T) u32; table (rows, H) f32 or packed f16 / bf16 (operands.ts); out, dOut (T, H)
 // f32; dTable (rows, H) f32. Naive equivalents: embedding.ref.ts.
 import { upload } from '../gpu/buffers.ts';
 import type { Binding, GpuContext } from '../gpu/context.ts';
@@ -10,6 +10,7 @@ import { GpuValidationError } from '../gpu/errors.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource } from '../gpu/pipelines.ts';
 import code from '../wgsl/embedding.wgsl?raw';
+import { operandWgsl, type StorageKind } from './operands.ts';
 import { flatGrid } from './grid.ts';
 
 const SOURCE: KernelSource = { name: 'embedding', code };
@@ -22,7 +23,7 @@ export interface EmbeddingForwardArgs {
   H: number;
   rowStart: number; // first vocabulary row held by this chunk
   rows: number; // rows in this chunk
-  tableType?: 'f32' | 'f16';
+  tableType?: StorageKind;
 }
 
 export interface EmbeddingBackwardArgs {
@@ -35,17 +36,18 @@ export interface EmbeddingBackwardArgs {
   rows: number;
 }
 
-function preamble(ctx: GpuContext, type: 'f32' | 'f16' | undefined): string {
-  if (type !== 'f16') return 'alias W = f32;';
-  if (!ctx.caps.f16) throw new GpuValidationError('embedding', 'an f16 table needs the shader-f16 feature, which this adapter lacks');
-  return 'enable f16;\nalias W = f16;';
+function preamble(type: StorageKind | undefined): string {
+  return operandWgsl({ name: 'table', kind: type ?? 'f32', binding: 2, batched: false });
+}
+
+function params(a: { T: number; H: number; rowStart: number; rows: number }, rowStride: number, segments: number): Params {
+  return new Params().u32({ T: a.T, H: a.H, row_start: a.rowStart, rows: a.rows, row_stride: rowStride, segments, table_off: 0, table_ld: a.H });
 }
 
 /** out[t, :] = table[ids[t] - rowStart, :] for the ids this chunk holds. */
 export function embeddingForward(ctx: GpuContext, a: EmbeddingForwardArgs): void {
   const grid = flatGrid(ctx, Math.ceil((a.T * a.H) / 256));
-  const params = new Params().u32(a.T, a.H, a.rowStart, a.rows, grid.rowStride, 0);
-  ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_forward', preamble: preamble(ctx, a.tableType) }, [a.ids, a.table, a.out], params, grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_forward', preamble: preamble(a.tableType) }, [a.ids, a.table, a.out], params(a, grid.rowStride, 0), grid.workgroups);
 }
 
 /**
@@ -85,6 +87,5 @@ export function embeddingBackward(ctx: GpuContext, a: EmbeddingBackwardArgs): vo
   // recorded dispatches of the same encoder ran). It is freed by GC after its last use.
   const metaBuffer = upload(ctx.device, meta, undefined, 'embedding backward: token groups');
   const grid = flatGrid(ctx, segments);
-  const params = new Params().u32(a.T, a.H, a.rowStart, a.rows, grid.rowStride, segments);
-  ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_backward', preamble: preamble(ctx, 'f32') }, [null, null, null, metaBuffer, a.dOut, a.dTable], params, grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'embedding_backward', preamble: preamble('f32') }, [null, null, null, metaBuffer, a.dOut, a.dTable], params(a, grid.rowStride, segments), grid.workgroups);
 }

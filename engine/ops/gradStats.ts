@@ -73,9 +73,9 @@ function reduce(ctx: GpuContext, values: Binding, n: number, stats: GPUBuffer, a
   const fits = s.used + k <= s.slots;
   const base = fits ? s.used : s.slots;
   const constants = { ACCUMULATE_SUM: accumulateSum ? 1 : 0 };
-  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_partial', constants }, [values, s.partials, null], new Params().u32(n, k, base).f32(0), [k]);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_partial', constants }, [values, s.partials, null], new Params().u32({ n, k, base }).f32({ max_norm: 0 }), [k]);
   if (fits) s.used += k;
-  else ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_combine' }, [null, s.partials, stats], new Params().u32(k, 0, base).f32(0), [1]);
+  else ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_combine' }, [null, s.partials, stats], new Params().u32({ n: k, k: 0, base }).f32({ max_norm: 0 }), [1]);
 }
 
 /** stats[0] += sum(grad^2); stats[3] |= any(!isfinite(grad)). grad is (n). */
@@ -96,6 +96,6 @@ export function gradStatsCheckValues(ctx: GpuContext, a: { values: Binding; n: n
  */
 export function gradStatsFinalize(ctx: GpuContext, a: { stats: GPUBuffer; maxNorm: number }): void {
   const s = scratchFor(ctx, a.stats);
-  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_finalize' }, [null, s.partials, a.stats], new Params().u32(s.used, 0, 0).f32(a.maxNorm), [1]);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'gradstats_finalize' }, [null, s.partials, a.stats], new Params().u32({ n: s.used, k: 0, base: 0 }).f32({ max_norm: a.maxNorm }), [1]);
   s.used = 0;
 }

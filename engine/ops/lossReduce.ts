@@ -16,7 +16,7 @@ const SOURCE: KernelSource = { name: 'lossReduce', code };
  */
 export function maskedTokenMean(ctx: GpuContext, args: { lossPerToken: Binding; labels: Binding; N: number; out: Binding }): void {
   const { lossPerToken, labels, N, out } = args;
-  ctx.dispatch({ source: SOURCE, entryPoint: 'token_mean_forward' }, [lossPerToken, labels, out, null], new Params().u32(N, 0).f32(0).u32(1), [1]);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'token_mean_forward' }, [lossPerToken, labels, out, null], new Params().u32({ n: N, seqs: 0 }).f32({ scale: 0 }).u32({ row_stride: 1 }), [1]);
 }
 
 /**
@@ -25,7 +25,7 @@ export function maskedTokenMean(ctx: GpuContext, args: { lossPerToken: Binding; 
  */
 export function maskedTokenMeanBackward(ctx: GpuContext, args: { labels: Binding; N: number; dMean: number; dLoss: Binding }): void {
   const { labels, N, dMean, dLoss } = args;
-  ctx.dispatch({ source: SOURCE, entryPoint: 'token_mean_backward' }, [null, labels, dLoss, null], new Params().u32(N, 0).f32(dMean).u32(1), [1]);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'token_mean_backward' }, [null, labels, dLoss, null], new Params().u32({ n: N, seqs: 0 }).f32({ scale: dMean }).u32({ row_stride: 1 }), [1]);
 }
 
 /**
@@ -36,7 +36,7 @@ export function maskedTokenMeanBackward(ctx: GpuContext, args: { labels: Binding
 export function sequenceLogprobSums(ctx: GpuContext, args: { lossPerToken: Binding; labels: Binding; S: number; T: number; out: Binding }): void {
   const { lossPerToken, labels, S, T, out } = args;
   const grid = flatGrid(ctx, S);
-  ctx.dispatch({ source: SOURCE, entryPoint: 'seq_sum_forward' }, [lossPerToken, labels, out, null], new Params().u32(T, S).f32(0).u32(grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'seq_sum_forward' }, [lossPerToken, labels, out, null], new Params().u32({ n: T, seqs: S }).f32({ scale: 0 }).u32({ row_stride: grid.rowStride }), grid.workgroups);
 }
 
 /**
@@ -46,5 +46,5 @@ export function sequenceLogprobSums(ctx: GpuContext, args: { lossPerToken: Bindi
 export function sequenceLogprobSumsBackward(ctx: GpuContext, args: { dSums: Binding; labels: Binding; S: number; T: number; dLoss: Binding }): void {
   const { dSums, labels, S, T, dLoss } = args;
   const grid = flatGrid(ctx, Math.ceil((S * T) / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint: 'seq_sum_backward' }, [null, labels, dLoss, dSums], new Params().u32(T, S).f32(0).u32(grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'seq_sum_backward' }, [null, labels, dLoss, dSums], new Params().u32({ n: T, seqs: S }).f32({ scale: 0 }).u32({ row_stride: grid.rowStride }), grid.workgroups);
 }

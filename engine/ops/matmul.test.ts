@@ -3,20 +3,23 @@ import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
 import { matmul, matmulSpec, type MatmulArgs } from './matmul.ts';
-import { roundToF16, toF16 } from './half.ts';
+import { roundToBf16, roundToF16, toBf16, toF16 } from './half.ts';
+import type { StorageKind } from './operands.ts';
 import { matmulBackwardRef, matmulRef, type MatmulRefArgs } from './matmul.ref.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
 type Case = Omit<MatmulRefArgs, 'bias' | 'accumulateInto'> & {
   bias?: boolean;
   accumulate?: boolean;
-  aType?: 'f32' | 'f16';
-  bType?: 'f32' | 'f16';
+  aType?: StorageKind;
+  bType?: StorageKind;
 };
 
-/** f32-rounded (or f16-rounded) values, as the GPU sees them. */
-function seen(x: Float64Array, type: 'f32' | 'f16' = 'f32'): Float64Array {
-  return type === 'f16' ? roundToF16(x) : Float64Array.from(Float32Array.from(x));
+/** The values the GPU sees in storage of this kind, as float64. */
+function seen(x: Float64Array, type: StorageKind = 'f32'): Float64Array {
+  if (type === 'f16') return roundToF16(x);
+  if (type === 'bf16') return roundToBf16(x);
+  return Float64Array.from(Float32Array.from(x));
 }
 
 function sizes(c: Case): { a: number; b: number; out: number } {
@@ -27,8 +30,8 @@ function sizes(c: Case): { a: number; b: number; out: number } {
   return { a: (batch - 1) * sa + c.M * c.K, b: (batch - 1) * sb + c.K * c.N, out: (batch - 1) * so + c.M * c.N };
 }
 
-function uploadAs(ctx: GpuContext, x: Float64Array, type: 'f32' | 'f16'): GPUBuffer {
-  return upload(ctx.device, type === 'f16' ? toF16(x) : toF32(x));
+function uploadAs(ctx: GpuContext, x: Float64Array, type: StorageKind): GPUBuffer {
+  return upload(ctx.device, type === 'f16' ? toF16(x) : type === 'bf16' ? toBf16(x) : toF32(x));
 }
 
 /** Runs one case on the GPU and checks it against the float64 reference; returns the entry point used. */
@@ -109,16 +112,13 @@ describe('matmul on a real adapter', () => {
     expectClose(await ctx.readF32(outBig, M * N, 128), want, { atol: 2e-5, rtol: 2e-5 }, 'slices');
   });
 
-  it('f16 storage of A and/or B (reference on f16-rounded inputs)', async (t) => {
-    const ctx = await testContext();
-    if (!ctx.caps.f16) {
-      expect(() => matmulSpec(ctx, { a: null!, b: null!, out: null!, M: 1, N: 1, K: 1, aType: 'f16' })).toThrow(/shader-f16/);
-      t.skip();
-    }
+  it('packed f16 / bf16 storage of A and/or B, on every adapter (reference on rounded inputs)', async () => {
     await check({ M: 7, N: 5, K: 13, aType: 'f16' }, 40);
     await check({ M: 65, N: 17, K: 33, bType: 'f16', transB: true }, 41);
-    await check({ M: 36, N: 68, K: 20, aType: 'f16', bType: 'f16', transA: true, bias: true }, 42);
-    await check({ M: 8, N: 40, K: 24, bType: 'f16', transB: true, batch: 2, strideB: 0 }, 43);
+    await check({ M: 36, N: 68, K: 20, aType: 'f16', bType: 'bf16', transA: true, bias: true }, 42);
+    await check({ M: 8, N: 40, K: 24, bType: 'bf16', transB: true, batch: 2, strideB: 0 }, 43);
+    expect(await check({ M: 8, N: 36, K: 20, bType: 'bf16', transB: true }, 44)).toBe('matmul_forward_vec4');
+    expect(await check({ M: 5, N: 12, K: 7, bType: 'bf16' }, 45)).toBe('matmul_forward');
   });
 
   // SmolLM2-135M: hidden 576, MLP 1536, with 8 tokens so the CPU adapters stay quick.

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import { testContext } from '../gpu/testing.ts';
-import { matmul, matmulSpec, matmulTile, type MatmulArgs, type MatmulTile } from './matmul.ts';
+import { matmul, matmulSpec, matmulTile, type MatmulTile } from './matmul.ts';
+import type { PlainMatmulArgs as MatmulArgs } from './matmulSubgroup.ts';
 import { autotunePendingMatmuls, configureMatmulAutotune, matmulShapeKey, resetMatmulAutotune, tileCandidates, tileFits, tunedMatmulTile, type TileStore } from './matmulAutotune.ts';
 import { randomArray, toF32 } from './testing.ts';
 

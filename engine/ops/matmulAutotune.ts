@@ -11,8 +11,8 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuProfiler } from '../gpu/profiler.ts';
 // A module cycle with matmul.ts (which asks tunedMatmulTile); neither uses the other at load time.
-import { matmul, matmulTile, type MatmulArgs, type MatmulTile } from './matmul.ts';
-import { usesSubgroupMatmul } from './matmulSubgroup.ts';
+import { matmul, matmulTile, type MatmulTile } from './matmul.ts';
+import { usesSubgroupMatmul, type PlainMatmulArgs } from './matmulSubgroup.ts';
 
 /** Default of Settings.minFlop. */
 export const MIN_TUNE_FLOP = 2 ** 24;
@@ -37,7 +37,7 @@ const settings: Settings = { enabled: null, store: null, repeats: 5, maxCandidat
 /** adapter name -> shape key -> best tile. */
 const tuned = new Map<string, Map<string, MatmulTile>>();
 /** adapter name -> shape key -> the args of a call of that shape (to replay when tuning). */
-const pending = new Map<string, Map<string, MatmulArgs>>();
+const pending = new Map<string, Map<string, PlainMatmulArgs>>();
 
 export function configureMatmulAutotune(s: Partial<Settings>): void {
   Object.assign(settings, s);
@@ -48,7 +48,7 @@ export function matmulAutotuneEnabled(ctx: GpuContext): boolean {
 }
 
 /** What decides the tile: the output rows, the product's shape, layout and storage types. */
-export function matmulShapeKey(args: MatmulArgs): string {
+export function matmulShapeKey(args: PlainMatmulArgs): string {
   return [args.M, args.N, args.K, args.batch ?? 1, args.transA ? 'tA' : '', args.transB ? 'tB' : '', args.aType ?? 'f32', args.bType ?? 'f32'].join('|');
 }
 
@@ -64,7 +64,7 @@ function adapterTiles(ctx: GpuContext): Map<string, MatmulTile> {
 }
 
 /** The tuned tile of this shape, or undefined (then the default; the shape may become pending). */
-export function tunedMatmulTile(ctx: GpuContext, args: MatmulArgs): MatmulTile | undefined {
+export function tunedMatmulTile(ctx: GpuContext, args: PlainMatmulArgs): MatmulTile | undefined {
   if (!matmulAutotuneEnabled(ctx)) return undefined;
   const key = matmulShapeKey(args);
   const tile = adapterTiles(ctx).get(key);
@@ -142,7 +142,7 @@ export async function autotunePendingMatmuls(ctx: GpuContext): Promise<TuneResul
     const a = ctx.pool.acquire(bytes(batch * args.M * args.K, args.aType));
     const b = ctx.pool.acquire(bytes(batch * args.K * args.N, args.bType));
     const out = ctx.pool.acquire(bytes(batch * args.M * args.N));
-    const scratch: MatmulArgs = { ...args, a, b, out, bias: null, strideA: undefined, strideB: undefined, strideOut: undefined, accumulate: false };
+    const scratch: PlainMatmulArgs = { ...args, a, b, out, bias: null, strideA: undefined, strideB: undefined, strideOut: undefined, accumulate: false };
     const candidates: { tile: MatmulTile; ms: number }[] = [];
     for (const tile of tileCandidates(ctx, args.M, matmulTile(args.M))) {
       tiles.set(key, tile); // matmulSpec now plans with this candidate

@@ -17,7 +17,8 @@ import {
 } from '../gpu/subgroupMatrix.ts';
 import { testContext } from '../gpu/testing.ts';
 import { roundToF16, toF16 } from './half.ts';
-import { matmul, matmulPlan, type MatmulArgs } from './matmul.ts';
+import { matmul, matmulPlan } from './matmul.ts';
+import type { PlainMatmulArgs as MatmulArgs } from './matmulSubgroup.ts';
 import { matmulRef, type MatmulRefArgs } from './matmul.ref.ts';
 import { subgroupMatmulPlan, usesSubgroupMatmul } from './matmulSubgroup.ts';
 import { emulationPreamble } from './subgroupMatrixEmulation.ts';

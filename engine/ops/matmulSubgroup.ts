@@ -7,17 +7,43 @@ import type { Binding, GpuContext } from '../gpu/context.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource, PipelineSpec } from '../gpu/pipelines.ts';
 import { subgroupMatrixPreamble, type SubgroupMatrixSupport } from '../gpu/subgroupMatrix.ts';
-import type { MatmulArgs, MatmulPlan } from './matmul.ts';
+import type { MatmulPlan } from './matmul.ts';
+import type { StorageKind } from './operands.ts';
 import code from '../wgsl/matmulSubgroup.wgsl?raw';
 
 const SOURCE: KernelSource = { name: 'matmulSubgroup', code };
 
+/**
+ * A matmul in its plain form (matmul.ts plainArgs): whole buffers in the default layout, no fused
+ * second pair or epilogue. Packed f16 weights are bit-for-bit an array<f16> where shader-f16 exists.
+ */
+export interface PlainMatmulArgs {
+  a: Binding;
+  b: Binding;
+  out: Binding;
+  bias?: Binding | null;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  batch?: number;
+  strideA?: number;
+  strideB?: number;
+  strideOut?: number;
+  alpha?: number;
+  accumulate?: boolean;
+  aType?: StorageKind;
+  bType?: StorageKind;
+}
+
 /** Whether this call takes the subgroup-matrix path on this device (see SubgroupMatmulUse). */
-export function usesSubgroupMatmul(ctx: GpuContext, args: MatmulArgs): boolean {
+export function usesSubgroupMatmul(ctx: GpuContext, args: PlainMatmulArgs): boolean {
   const sm = ctx.caps.subgroupMatrix;
   if (!sm) return false;
-  // 16-bit storage without shader-f16 is an error the tiled path reports.
+  // f16 storage needs shader-f16 here; bf16 has no matrix type: both stay on the tiled path.
   if (((args.aType ?? 'f32') === 'f16' || (args.bType ?? 'f32') === 'f16') && !ctx.caps.f16) return false;
+  if (args.aType === 'bf16' || args.bType === 'bf16') return false;
   if (sm.use === 'all') return true;
   return (args.bType ?? 'f32') === 'f16' && !!args.transB && !args.transA;
 }
@@ -32,7 +58,7 @@ export function subgroupTile(sm: Pick<SubgroupMatrixSupport, 'config'>): { TM: n
  * subgroup-matrix declarations (tests pass a plain-WGSL emulation to check the kernel's tiling on
  * adapters without the feature).
  */
-export function subgroupMatmulSpec(args: MatmulArgs, sm: SubgroupMatrixSupport, matrixPreamble?: string): PipelineSpec {
+export function subgroupMatmulSpec(args: PlainMatmulArgs, sm: SubgroupMatrixSupport, matrixPreamble?: string): PipelineSpec {
   const aType = args.aType ?? 'f32';
   const bType = args.bType ?? 'f32';
   const f16Storage = aType === 'f16' || bType === 'f16';
@@ -52,14 +78,14 @@ export function subgroupMatmulSpec(args: MatmulArgs, sm: SubgroupMatrixSupport, 
 }
 
 /** The dispatch for `args` (validated and non-empty: matmulPlan's job); `bias` is the bias or a dummy. */
-export function subgroupMatmulPlan(args: MatmulArgs, sm: SubgroupMatrixSupport, bias: Binding, matrixPreamble?: string): MatmulPlan {
+export function subgroupMatmulPlan(args: PlainMatmulArgs, sm: SubgroupMatrixSupport, bias: Binding, matrixPreamble?: string): MatmulPlan {
   const { M, N, K } = args;
   const batch = args.batch ?? 1;
   const { TM, TN } = subgroupTile(sm);
   return {
     spec: subgroupMatmulSpec(args, sm, matrixPreamble),
     buffers: [args.a, args.b, bias, args.out],
-    params: new Params().u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, args.strideOut ?? M * N).f32(args.alpha ?? 1),
+    params: new Params().u32({ M, N, K, stride_a: args.strideA ?? M * K, stride_b: args.strideB ?? K * N, stride_out: args.strideOut ?? M * N }).f32({ alpha: args.alpha ?? 1 }),
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), batch],
   };
 }

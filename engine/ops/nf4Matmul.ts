@@ -70,7 +70,7 @@ function check(M: number): void {
 function run(ctx: GpuContext, spec: PipelineSpec, a: Binding, w: Nf4GpuWeight, bias: Binding | null, out: Binding, M: number, N: number, K: number, alpha: number): void {
   if (M === 0 || N === 0) return;
   const t = spec.constants as { WG_X: number; WG_Y: number; RM: number };
-  ctx.dispatch(spec, [a, w.buffer, bias ?? dummy(ctx), out], new Params().u32(M, N, K).f32(alpha).u32(0, 0), [Math.ceil(N / (4 * t.WG_X)), Math.ceil(M / (t.WG_Y * t.RM)), 1]);
+  ctx.dispatch(spec, [a, w.buffer, bias ?? dummy(ctx), out], new Params().u32({ M, N, K }).f32({ alpha }).u32({ start: 0, row_stride: 0 }), [Math.ceil(N / (4 * t.WG_X)), Math.ceil(M / (t.WG_Y * t.RM)), 1]);
 }
 
 export interface Nf4ForwardArgs {
@@ -111,5 +111,5 @@ export function nf4Dequantize(ctx: GpuContext, w: Nf4GpuWeight, out: Binding, st
   if (count <= 0) return;
   const grid = flatGrid(ctx, Math.ceil(count / 256));
   const spec: PipelineSpec = { source: SOURCE, entryPoint: 'nf4_dequantize', preamble: NF4_WEIGHT_PREAMBLE };
-  ctx.dispatch(spec, [null, w.buffer, null, out], new Params().u32(count, 0, 0).f32(0).u32(start, grid.rowStride), grid.workgroups);
+  ctx.dispatch(spec, [null, w.buffer, null, out], new Params().u32({ M: count, N: 0, K: 0 }).f32({ alpha: 0 }).u32({ start, row_stride: grid.rowStride }), grid.workgroups);
 }

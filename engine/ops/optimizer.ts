@@ -45,8 +45,8 @@ export function adamwStep(ctx: GpuContext, a: AdamWArgs): void {
   const bc2Sqrt = Math.sqrt(1 - a.beta2 ** a.step);
   const grid = flatGrid(ctx, Math.ceil(a.n / 256));
   const params = new Params()
-    .u32(a.n, grid.rowStride)
-    .f32(a.lr, a.beta1, a.beta2, a.eps, 1 - a.lr * a.weightDecay, stepSize, bc2Sqrt);
+    .u32({ n: a.n, row_stride: grid.rowStride })
+    .f32({ lr: a.lr, beta1: a.beta1, beta2: a.beta2, eps: a.eps, decay: 1 - a.lr * a.weightDecay, step_size: stepSize, bc2_sqrt: bc2Sqrt });
   ctx.dispatch({ source: SOURCE, entryPoint: 'adamw_step' }, [a.param, a.grad, a.stats, a.m, a.v], params, grid.workgroups);
 }
 
@@ -54,6 +54,6 @@ export function adamwStep(ctx: GpuContext, a: AdamWArgs): void {
 export function sgdStep(ctx: GpuContext, a: { param: Binding; grad: Binding; n: number; stats: GPUBuffer; lr: number }): void {
   if (a.n <= 0) return;
   const grid = flatGrid(ctx, Math.ceil(a.n / 256));
-  const params = new Params().u32(a.n, grid.rowStride).f32(a.lr, 0, 0, 0, 1, 0, 1);
+  const params = new Params().u32({ n: a.n, row_stride: grid.rowStride }).f32({ lr: a.lr, beta1: 0, beta2: 0, eps: 0, decay: 1, step_size: 0, bc2_sqrt: 1 });
   ctx.dispatch({ source: SOURCE, entryPoint: 'sgd_step' }, [a.param, a.grad, a.stats], params, grid.workgroups);
 }

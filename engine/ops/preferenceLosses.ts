@@ -21,9 +21,15 @@ interface Hyper {
 }
 
 function params(n: number, h: Hyper): Params {
-  return new Params()
-    .u32(n)
-    .f32(h.beta ?? 0, h.simpoGamma ?? 0, h.labelSmoothing ?? 0, h.desirableWeight ?? 0, h.undesirableWeight ?? 0, h.centerRewardsCoefficient ?? 0, h.dScale);
+  return new Params().u32({ n }).f32({
+    beta: h.beta ?? 0,
+    simpo_gamma: h.simpoGamma ?? 0,
+    label_smoothing: h.labelSmoothing ?? 0,
+    desirable_weight: h.desirableWeight ?? 0,
+    undesirable_weight: h.undesirableWeight ?? 0,
+    center_coefficient: h.centerRewardsCoefficient ?? 0,
+    d_scale: h.dScale,
+  });
 }
 
 /** Inputs shared by ORPO and SimPO: P pairs as 2P rows [chosen..., rejected...]. */

@@ -61,6 +61,33 @@ async function runCase(ctx: GpuContext, c: Case, seed: number): Promise<void> {
 }
 
 describe('rmsnorm on a real adapter', () => {
+  it('per-head rows inside fused q|k|v rows (Qwen3 k_norm layout): 2 heads x 6 at column 13 of 31-wide rows', async () => {
+    const ctx = await testContext();
+    const [tokens, heads, dim, stride, offset] = [3, 2, 6, 31, 13];
+    const x = f32(randomArray(tokens * stride, 71, 2));
+    const w = f32(randomArray(dim, 72).map((v) => 1 + 0.5 * v));
+    const dy = f32(randomArray(tokens * stride, 73));
+    const layout = { rows: heads, stride, offset };
+    const rows = tokens * heads;
+    const pick = (a: Float64Array) => Float64Array.from({ length: rows * dim }, (_, i) => a[Math.floor(i / (heads * dim)) * stride + offset + (i % (heads * dim))]);
+    const y0 = f32(randomArray(tokens * stride, 74));
+    const gy = upload(ctx.device, toF32(y0));
+    const gdx = upload(ctx.device, toF32(y0));
+    const grstd = ctx.pool.acquire(rows * 4);
+    const gx = upload(ctx.device, toF32(x));
+    rmsnormForward(ctx, { x: gx, weight: upload(ctx.device, toF32(w)), y: gy, rstd: grstd, rows, dim, eps: 1e-6, layout });
+    rmsnormBackward(ctx, { x: gx, weight: upload(ctx.device, toF32(w)), rstd: grstd, dy: upload(ctx.device, toF32(dy)), dx: gdx, rows, dim, layout });
+    const ref = rmsnormForwardRef(pick(x), w, rows, dim, 1e-6);
+    const grad = rmsnormBackwardRef(pick(x), w, pick(dy), rows, dim, 1e-6);
+    const y = await ctx.readF32(gy, tokens * stride);
+    expectClose(pick(Float64Array.from(y)), ref.y, FWD, 'y');
+    expectClose(pick(Float64Array.from(await ctx.readF32(gdx, tokens * stride))), grad.dx, BWD, 'dx');
+    // Columns outside the heads are untouched.
+    const outside = Array.from(y).filter((_, i) => i % stride < offset || i % stride >= offset + heads * dim);
+    expectClose(outside, Array.from(y0).filter((_, i) => i % stride < offset || i % stride >= offset + heads * dim), { atol: 0, rtol: 0 }, 'other columns');
+    ctx.pool.release(grstd);
+  });
+
   // Odd sizes: rows not a multiple of anything, dims below, at and above the 256-wide workgroup.
   for (const rows of [1, 3, 7]) {
     for (const dim of [5, 24, 577]) {

@@ -25,6 +25,7 @@ export interface RmsnormForwardArgs {
   dim: number;
   eps: number;
   weightType?: 'f32' | 'f16';
+  layout?: RowLayout; // x and y rows (default contiguous)
 }
 
 export interface RmsnormBackwardArgs {
@@ -38,6 +39,7 @@ export interface RmsnormBackwardArgs {
   weightType?: 'f32' | 'f16';
   accumulate?: boolean;
   dWeight?: Binding | null; // (dim) f32, += sum over rows; null/undefined: frozen weight
+  layout?: RowLayout; // x, dy and dx rows (default contiguous)
 }
 
 function preamble(ctx: GpuContext, weightType: 'f32' | 'f16' | undefined): string {
@@ -48,15 +50,29 @@ function preamble(ctx: GpuContext, weightType: 'f32' | 'f16' | undefined): strin
   return 'alias W = f32;';
 }
 
-function params(rows: number, dim: number, eps: number, rowStride: number, chunkRows = 0, chunks = 0): Params {
-  return new Params().u32(rows, dim).f32(eps).u32(rowStride, chunkRows, chunks);
+/**
+ * Rows that are not contiguous: groups of `rows` rows (e.g. the heads of one token) every `stride`
+ * elements, starting at `offset` (e.g. the q or k columns of fused q|k|v rows).
+ */
+export interface RowLayout {
+  rows: number;
+  stride: number;
+  offset: number;
+}
+
+function params(a: { rows: number; dim: number; layout?: RowLayout }, eps: number, rowStride: number, chunkRows = 0, chunks = 0): Params {
+  const l = a.layout ?? { rows: 1, stride: a.dim, offset: 0 };
+  return new Params()
+    .u32({ rows: a.rows, dim: a.dim })
+    .f32({ eps })
+    .u32({ row_stride: rowStride, chunk_rows: chunkRows, chunks, group_rows: l.rows, group_stride: l.stride, row_off: l.offset });
 }
 
 /** y = x * rsqrt(mean(x^2) + eps) * weight per row; rstd saved. x, y: (rows, dim). */
 export function rmsnormForward(ctx: GpuContext, a: RmsnormForwardArgs): void {
   const grid = flatGrid(ctx, a.rows);
   const spec: PipelineSpec = { source: SOURCE, entryPoint: 'rmsnorm_forward', preamble: preamble(ctx, a.weightType) };
-  ctx.dispatch(spec, [a.x, a.weight, a.rstd, null, a.y], params(a.rows, a.dim, a.eps, grid.rowStride), grid.workgroups);
+  ctx.dispatch(spec, [a.x, a.weight, a.rstd, null, a.y], params(a, a.eps, grid.rowStride), grid.workgroups);
 }
 
 /** dx (=, or += when accumulate) and optionally dWeight += for the forward above. */
@@ -64,7 +80,7 @@ export function rmsnormBackward(ctx: GpuContext, a: RmsnormBackwardArgs): void {
   const pre = preamble(ctx, a.weightType);
   const grid = flatGrid(ctx, a.rows);
   const spec: PipelineSpec = { source: SOURCE, entryPoint: 'rmsnorm_backward', preamble: pre, constants: { ACCUMULATE: a.accumulate ? 1 : 0 } };
-  ctx.dispatch(spec, [a.x, a.weight, a.rstd, a.dy, a.dx], params(a.rows, a.dim, 0, grid.rowStride), grid.workgroups);
+  ctx.dispatch(spec, [a.x, a.weight, a.rstd, a.dy, a.dx], params(a, 0, grid.rowStride), grid.workgroups);
   if (a.dWeight) rmsnormWeightGrad(ctx, a, pre, a.dWeight);
 }
 
@@ -77,7 +93,7 @@ function rmsnormWeightGrad(ctx: GpuContext, a: RmsnormBackwardArgs, pre: string,
   const chunks = Math.ceil(a.rows / chunkRows);
   const columns = Math.ceil(a.dim / WG);
   const scratch = ctx.pool.acquire(chunks * a.dim * 4);
-  const p = params(a.rows, a.dim, 0, 0, chunkRows, chunks);
+  const p = params(a, 0, 0, chunkRows, chunks);
   ctx.dispatch({ source: SOURCE, entryPoint: 'rmsnorm_backward_dweight_partial', preamble: pre }, [a.x, null, a.rstd, a.dy, null, scratch], p, [columns, chunks]);
   ctx.dispatch({ source: SOURCE, entryPoint: 'rmsnorm_backward_dweight_reduce', preamble: pre }, [null, null, null, null, null, scratch, dWeight], p, [columns]);
   // Later users of this pooled buffer are recorded after these dispatches: queue order keeps it safe.

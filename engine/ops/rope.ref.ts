@@ -59,3 +59,39 @@ export function llama3InvFreqRef(baseInvFreq: ArrayLike<number>, factor: number,
     return ((1 - smooth) * v) / factor + smooth * v;
   });
 }
+
+/** Columns [offset, offset + width) of every row of a (tokens, stride) matrix. */
+function columns(x: ArrayLike<number>, tokens: number, stride: number, offset: number, width: number): Float64Array {
+  const out = new Float64Array(tokens * width);
+  for (let t = 0; t < tokens; t++) for (let c = 0; c < width; c++) out[t * width + c] = x[t * stride + offset + c];
+  return out;
+}
+
+export interface RopeQKRefArgs {
+  tokens: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  stride: number;
+  qOffset: number;
+  kOffset: number;
+  vOffset: number;
+}
+
+/**
+ * ropeQKForward's naive equivalent on fused rows x (tokens, stride): the q heads and the k heads
+ * rotated (ropeForwardRef on each), the rest of each row unchanged; and the cache sink's rows:
+ * k (after RoPE) and v of token t, (tokens, nKv * headDim) each, for rows position + t.
+ */
+export function ropeQKForwardRef(x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, a: RopeQKRefArgs): { x: Float64Array; k: Float64Array; v: Float64Array } {
+  const qd = a.nHeads * a.headDim;
+  const kd = a.nKvHeads * a.headDim;
+  const q = ropeForwardRef(columns(x, a.tokens, a.stride, a.qOffset, qd), positions, invFreq, a.tokens, a.nHeads, a.headDim);
+  const k = ropeForwardRef(columns(x, a.tokens, a.stride, a.kOffset, kd), positions, invFreq, a.tokens, a.nKvHeads, a.headDim);
+  const out = Float64Array.from(x);
+  for (let t = 0; t < a.tokens; t++) {
+    for (let c = 0; c < qd; c++) out[t * a.stride + a.qOffset + c] = q[t * qd + c];
+    for (let c = 0; c < kd; c++) out[t * a.stride + a.kOffset + c] = k[t * kd + c];
+  }
+  return { x: out, k, v: columns(x, a.tokens, a.stride, a.vOffset, kd) };
+}

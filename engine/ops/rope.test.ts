@@ -4,8 +4,8 @@ import { GpuContext } from '../gpu/context.ts';
 import { WhetstoneError } from '../errors.ts';
 import { testContext } from '../gpu/testing.ts';
 import golden from './rope.golden.json';
-import { ropeAttentionScaling, ropeBackward, ropeForward, ropeInvFreq } from './rope.ts';
-import { defaultInvFreqRef, llama3InvFreqRef, ropeBackwardRef, ropeForwardRef } from './rope.ref.ts';
+import { ropeAttentionScaling, ropeBackward, ropeForward, ropeInvFreq, ropeQKBackward, ropeQKForward } from './rope.ts';
+import { defaultInvFreqRef, llama3InvFreqRef, ropeBackwardRef, ropeForwardRef, ropeQKForwardRef } from './rope.ref.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
 // f32 rotation of f32 inputs: a few ulps of |x| per output.
@@ -55,6 +55,32 @@ describe('rope on a real adapter', () => {
     const ctx = await testContext();
     const inv = ropeInvFreq(128, 500000, { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 });
     await check(ctx, 4, 2, 128, [0, 8192, 65535, 131071], inv, 33);
+  });
+
+  it('q and k heads of fused q|k|v rows in one dispatch, with the KV-cache sink at position 5 (3 + 1 heads x 6, odd row tail)', async () => {
+    const ctx = await testContext();
+    const a = { tokens: 3, nHeads: 3, nKvHeads: 1, headDim: 6, stride: 3 * 6 + 2 * 6 + 1, qOffset: 0, kOffset: 18, vOffset: 24 };
+    const n = a.tokens * a.stride;
+    const x = Float64Array.from(toF32(randomArray(n, 51)));
+    const positions = [5, 6, 7];
+    const inv = ropeInvFreq(6, 1e4);
+    const kd = a.nKvHeads * a.headDim;
+    const maxT = 9;
+    const cache0 = Float64Array.from(toF32(randomArray(maxT * kd, 52)));
+    const gx = upload(ctx.device, toF32(x));
+    const k = upload(ctx.device, toF32(cache0));
+    const v = upload(ctx.device, toF32(cache0));
+    const args = { ...a, positions: upload(ctx.device, Uint32Array.from(positions)), invFreq: upload(ctx.device, inv) };
+    ropeQKForward(ctx, { ...args, x: gx, cache: { k, v, vOffset: a.vOffset, position: 5 } });
+    const want = ropeQKForwardRef(x, positions, inv, a);
+    expectClose(await ctx.readF32(gx, n), want.x, TOL, 'rows');
+    // Cache rows 5..7 hold this call's k and v; the rest is untouched.
+    const cacheWant = (rows: Float64Array) => Float64Array.from(cache0, (c, i) => (i >= 5 * kd && i < 8 * kd ? rows[i - 5 * kd] : c));
+    expectClose(await ctx.readF32(k, maxT * kd), cacheWant(want.k), TOL, 'k cache');
+    expectClose(await ctx.readF32(v, maxT * kd), cacheWant(want.v), { atol: 0, rtol: 0 }, 'v cache');
+    // The backward on gradient rows undoes the forward on the q and k heads (and leaves v alone).
+    ropeQKBackward(ctx, { ...args, x: gx });
+    expectClose(await ctx.readF32(gx, n), x, { atol: 1e-6, rtol: 1e-6 }, 'backward undoes forward');
   });
 
   it('forward then backward is the identity (rotations are orthogonal)', async () => {

@@ -3,6 +3,8 @@
 //   ropeForward:  x (tokens, nHeads, headDim) f32 <- x*cos + rotate_half(x)*sin,
 //                 angle[t, i] = f32(positions[t]) * invFreq[i % (headDim/2)]
 //   ropeBackward: the gradient rotated by -angle (same arguments, in place on the gradient)
+//   ropeQK:       both of the above for the q and k heads of a fused q|k|v row (one dispatch), and
+//                 optionally the KV-cache sink: rotated k and v rows written at the cache position
 // positions is (tokens) u32; invFreq is (headDim/2) f32 (upload ropeInvFreq's result).
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { WhetstoneError } from '../errors.ts';
@@ -32,22 +34,63 @@ export interface RopeScaling {
   original_max_position_embeddings?: number;
 }
 
-function launch(ctx: GpuContext, entryPoint: string, a: RopeArgs): void {
+/** q and k heads of fused rows: x (tokens, stride) with q heads at qOffset and k heads at kOffset. */
+export interface RopeQKArgs {
+  x: Binding; // (tokens, stride) f32, rotated in place
+  positions: Binding;
+  invFreq: Binding;
+  tokens: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  stride: number;
+  qOffset: number;
+  kOffset: number;
+  /** Cache sink (forward only): k rows (after RoPE) and v rows (at vOffset) go to rows position.. of the caches. */
+  cache?: { k: Binding; v: Binding; vOffset: number; position: number } | null;
+}
+
+function launch(ctx: GpuContext, entryPoint: string, a: RopeQKArgs): void {
   if (a.headDim % 2 !== 0) throw new WhetstoneError(`RoPE needs an even head dimension, got ${a.headDim}`, 'Check head_dim in config.json.');
   const half = a.headDim / 2;
-  const pairs = a.tokens * a.nHeads * half;
+  const pairs = a.tokens * (a.nHeads + a.nKvHeads) * half;
   const grid = flatGrid(ctx, Math.ceil(pairs / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint }, [a.x, a.positions, a.invFreq], new Params().u32(pairs, half, a.nHeads, grid.rowStride), grid.workgroups);
+  const params = new Params().u32({
+    pairs,
+    half,
+    n_heads: a.nHeads,
+    n_kv: a.nKvHeads,
+    row_stride: grid.rowStride,
+    x_stride: a.stride,
+    q_off: a.qOffset,
+    k_off: a.kOffset,
+    v_off: a.cache?.vOffset ?? 0,
+    cache_pos: a.cache?.position ?? 0,
+  });
+  const buffers = [a.x, a.positions, a.invFreq, a.cache?.k ?? null, a.cache?.v ?? null];
+  ctx.dispatch({ source: SOURCE, entryPoint }, buffers, params, grid.workgroups);
 }
+
+const single = (a: RopeArgs): RopeQKArgs => ({ ...a, nKvHeads: 0, stride: a.nHeads * a.headDim, qOffset: 0, kOffset: 0 });
 
 /** x <- x*cos + rotate_half(x)*sin, in place. */
 export function ropeForward(ctx: GpuContext, a: RopeArgs): void {
-  launch(ctx, 'rope_forward', a);
+  launch(ctx, 'rope_forward', single(a));
 }
 
 /** dx <- rotation of dy by -angle, in place (pass the gradient as `x`). */
 export function ropeBackward(ctx: GpuContext, a: RopeArgs): void {
-  launch(ctx, 'rope_backward', a);
+  launch(ctx, 'rope_backward', single(a));
+}
+
+/** RoPE on the q and k heads of fused q|k|v rows in one dispatch (with the cache sink when given). */
+export function ropeQKForward(ctx: GpuContext, a: RopeQKArgs): void {
+  launch(ctx, a.cache ? 'rope_forward_cache' : 'rope_forward', a);
+}
+
+/** The backward of ropeQKForward on dq|dk (the gradient rows, same layout), in place. */
+export function ropeQKBackward(ctx: GpuContext, a: RopeQKArgs): void {
+  launch(ctx, 'rope_backward', { ...a, cache: null });
 }
 
 /** What ropeInvFreq accepts: the typed form, or config.json's object as parsed (checked here). */

@@ -39,7 +39,7 @@ export interface ScoreHeadArgs {
 
 /** rewards (B) f32 = hidden[b·T + positions[b]] · weight. */
 export function scoreHeadForward(ctx: GpuContext, a: ScoreHeadArgs & { rewards: Binding }): void {
-  const params = new Params().u32(a.B, a.T, a.H, 0, 0);
+  const params = new Params().u32({ B: a.B, T: a.T, H: a.H, accumulate: 0, row_stride: 0 });
   ctx.dispatch({ source: SOURCE, entryPoint: 'score_forward' }, [a.hidden, a.weight, a.positions, a.rewards], params, [a.B]);
 }
 
@@ -52,13 +52,13 @@ export function scoreHeadBackward(ctx: GpuContext, a: ScoreHeadArgs & { dRewards
   ctx.dispatch(
     { source: SOURCE, entryPoint: 'score_backward_dhidden' },
     [null, a.weight, a.positions, null, a.dRewards, a.dHidden],
-    new Params().u32(a.B, a.T, a.H, 0, grid.rowStride),
+    new Params().u32({ B: a.B, T: a.T, H: a.H, accumulate: 0, row_stride: grid.rowStride }),
     grid.workgroups,
   );
   ctx.dispatch(
     { source: SOURCE, entryPoint: 'score_backward_dweight' },
     [a.hidden, null, a.positions, null, a.dRewards, null, a.dWeight],
-    new Params().u32(a.B, a.T, a.H, a.accumulate ? 1 : 0, 0),
+    new Params().u32({ B: a.B, T: a.T, H: a.H, accumulate: a.accumulate ? 1 : 0, row_stride: 0 }),
     [Math.ceil(a.H / 64)],
   );
 }

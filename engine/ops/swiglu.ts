@@ -28,11 +28,11 @@ export interface SwigluBackwardArgs {
 /** h = silu(gate) * up. */
 export function swigluForward(ctx: GpuContext, a: SwigluForwardArgs): void {
   const grid = flatGrid(ctx, Math.ceil(a.n / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint: 'swiglu_forward' }, [a.gate, a.up, a.h], new Params().u32(a.n, grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'swiglu_forward' }, [a.gate, a.up, a.h], new Params().u32({ n: a.n, row_stride: grid.rowStride }), grid.workgroups);
 }
 
 /** dGate, dUp (overwritten) for h = silu(gate) * up. */
 export function swigluBackward(ctx: GpuContext, a: SwigluBackwardArgs): void {
   const grid = flatGrid(ctx, Math.ceil(a.n / 256));
-  ctx.dispatch({ source: SOURCE, entryPoint: 'swiglu_backward' }, [a.gate, a.up, null, a.dh, a.dGate, a.dUp], new Params().u32(a.n, grid.rowStride), grid.workgroups);
+  ctx.dispatch({ source: SOURCE, entryPoint: 'swiglu_backward' }, [a.gate, a.up, null, a.dh, a.dGate, a.dUp], new Params().u32({ n: a.n, row_stride: grid.rowStride }), grid.workgroups);
 }

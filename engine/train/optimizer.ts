@@ -1,6 +1,8 @@
-// The optimizer over a LoRA adapter's A/B tensors (and a reward model's score head): global grad norm + clipping + non-finite check
-// on the GPU, then one AdamW (or SGD) kernel per tensor, all recorded into the step's command
-// buffer. The step counter t only advances for steps that were applied (a non-finite step is
+// The optimizer over a LoRA adapter's A/B tensors (and a reward model's score head): global grad
+// norm + clipping + non-finite check on the GPU, then one multi-tensor AdamW (or SGD) dispatch over
+// each flat chunk of parameters (every A and B of many layers, lora/adapter.ts; the score head is a
+// chunk of its own), all recorded into the step's command buffer. AdamW is elementwise, so one
+// dispatch over the chunk is exactly one per tensor. The step counter t only advances for steps that were applied (a non-finite step is
 // skipped on the GPU and not counted, as torch's GradScaler does).
 import { createBuffer } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
@@ -18,8 +20,8 @@ export interface OptimizerHyper {
   maxGradNorm: number;
 }
 
-interface ParamSlot {
-  name: string;
+/** One chunk: params, grads and moments of `n` floats. */
+interface ChunkSlot {
   param: GPUBuffer;
   grad: GPUBuffer;
   n: number;
@@ -27,12 +29,21 @@ interface ParamSlot {
   v: GPUBuffer | null;
 }
 
+/** A named tensor (PEFT order and names, for checkpoints) inside a chunk. */
+interface TensorSlot {
+  name: string;
+  chunk: ChunkSlot;
+  offset: number;
+  n: number;
+}
+
 export class LoraOptimizer {
   /** (GRAD_STATS_FLOATS) f32: [sumsq, norm, clip, nonFinite]. */
   readonly stats: GPUBuffer;
   /** Applied steps so far (torch's state['step']). */
   t = 0;
-  private readonly slots: ParamSlot[];
+  private readonly chunks: ChunkSlot[];
+  private readonly tensors: TensorSlot[];
 
   constructor(
     readonly ctx: GpuContext,
@@ -41,29 +52,33 @@ export class LoraOptimizer {
   ) {
     this.stats = createBuffer(ctx.device, GRAD_STATS_FLOATS * 4, undefined, 'grad stats');
     const adam = hyper.optim === 'adamw_torch';
-    this.slots = loraParameters(adapter).map(({ name, module, which }) => {
-      const n = which === 'A' ? module.r * module.inFeatures : module.outFeatures * module.r;
-      return {
-        name,
-        param: which === 'A' ? module.A : module.B,
-        grad: which === 'A' ? module.dA : module.dB,
-        n,
-        m: adam ? createBuffer(ctx.device, n * 4, undefined, `${name}.exp_avg`) : null,
-        v: adam ? createBuffer(ctx.device, n * 4, undefined, `${name}.exp_avg_sq`) : null,
-      };
-    });
+    this.chunks = adapter.chunks.map((c, i) => ({
+      param: c.params,
+      grad: c.grads,
+      n: c.size,
+      m: adam ? createBuffer(ctx.device, c.size * 4, undefined, `lora exp_avg ${i}`) : null,
+      v: adam ? createBuffer(ctx.device, c.size * 4, undefined, `lora exp_avg_sq ${i}`) : null,
+    }));
+    this.tensors = loraParameters(adapter).map(({ name, module, which }) => ({
+      name,
+      chunk: this.chunks[adapter.chunks.findIndex((c) => c.params === module.params)],
+      offset: which === 'A' ? module.aOffset : module.bOffset,
+      n: which === 'A' ? module.r * module.inFeatures : module.outFeatures * module.r,
+    }));
     // A reward model's score head is trained in full, as one more tensor (named "score" in checkpoints).
     const score = adapter.score;
     if (score) {
       const n = score.size;
       const moment = (what: string) => (adam ? createBuffer(ctx.device, n * 4, undefined, `score.${what}`) : null);
-      this.slots.push({ name: SCORE_MOMENTS, param: score.weight, grad: score.grad, n, m: moment('exp_avg'), v: moment('exp_avg_sq') });
+      const chunk: ChunkSlot = { param: score.weight, grad: score.grad, n, m: moment('exp_avg'), v: moment('exp_avg_sq') };
+      this.chunks.push(chunk);
+      this.tensors.push({ name: SCORE_MOMENTS, chunk, offset: 0, n });
     }
   }
 
   /** Number of trainable values. */
   get parameterCount(): number {
-    return this.slots.reduce((s, p) => s + p.n, 0);
+    return this.tensors.reduce((s, p) => s + p.n, 0);
   }
 
   /**
@@ -74,10 +89,11 @@ export class LoraOptimizer {
     const { ctx, stats, hyper } = this;
     gradStatsReset(ctx, stats);
     gradStatsCheckValues(ctx, { values: lossValues.buffer, n: lossValues.n, stats });
-    for (const s of this.slots) gradStatsAccumulate(ctx, { grad: s.grad, n: s.n, stats });
+    // Alignment padding between tensors holds zeros in the gradients, so it adds nothing to the norm.
+    for (const s of this.chunks) gradStatsAccumulate(ctx, { grad: s.grad, n: s.n, stats });
     gradStatsFinalize(ctx, { stats, maxNorm: hyper.maxGradNorm });
     const t = this.t + 1;
-    for (const s of this.slots) {
+    for (const s of this.chunks) {
       if (hyper.optim === 'sgd') sgdStep(ctx, { param: s.param, grad: s.grad, n: s.n, stats, lr });
       else adamwStep(ctx, { param: s.param, grad: s.grad, m: s.m!, v: s.v!, n: s.n, stats, lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, step: t });
     }
@@ -91,9 +107,13 @@ export class LoraOptimizer {
   /** Moments for a checkpoint: name -> {exp_avg, exp_avg_sq}. */
   async exportState(): Promise<{ t: number; moments: Map<string, { m: Float32Array; v: Float32Array }> }> {
     const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-    for (const s of this.slots) {
-      if (!s.m || !s.v) continue;
-      moments.set(s.name, { m: await this.ctx.readF32(s.m, s.n), v: await this.ctx.readF32(s.v, s.n) });
+    const host = new Map<ChunkSlot, { m: Float32Array; v: Float32Array }>();
+    for (const c of this.chunks) {
+      if (c.m && c.v) host.set(c, { m: await this.ctx.readF32(c.m, c.n), v: await this.ctx.readF32(c.v, c.n) });
+    }
+    for (const s of this.tensors) {
+      const h = host.get(s.chunk);
+      if (h) moments.set(s.name, { m: h.m.slice(s.offset, s.offset + s.n), v: h.v.slice(s.offset, s.offset + s.n) });
     }
     return { t: this.t, moments };
   }
@@ -101,17 +121,17 @@ export class LoraOptimizer {
   importState(state: { t: number; moments: Map<string, { m: Float32Array; v: Float32Array }> }): void {
     this.t = state.t;
     this.ctx.flush(); // queue writes land after everything recorded so far
-    for (const s of this.slots) {
+    for (const s of this.tensors) {
       const mv = state.moments.get(s.name);
-      if (!s.m || !s.v || !mv) continue;
-      this.ctx.device.queue.writeBuffer(s.m, 0, mv.m as Float32Array<ArrayBuffer>);
-      this.ctx.device.queue.writeBuffer(s.v, 0, mv.v as Float32Array<ArrayBuffer>);
+      if (!s.chunk.m || !s.chunk.v || !mv) continue;
+      this.ctx.device.queue.writeBuffer(s.chunk.m, s.offset * 4, mv.m as Float32Array<ArrayBuffer>, 0, s.n);
+      this.ctx.device.queue.writeBuffer(s.chunk.v, s.offset * 4, mv.v as Float32Array<ArrayBuffer>, 0, s.n);
     }
   }
 
   destroy(): void {
     this.stats.destroy();
-    for (const s of this.slots) {
+    for (const s of this.chunks) {
       s.m?.destroy();
       s.v?.destroy();
     }

@@ -1,6 +1,9 @@
 // Causal grouped-query self-attention, flash style (FlashAttention-2 forward and backward).
 //
-//   q, out, dout, dq are (B, Tq, n_heads, HD)   k, v, dk, dv are (B, Tk, n_kv, HD)
+//   q, dq are (B, Tq, n_heads, HD) rows of q_stride elements starting at q_off (so q can be the q
+//   columns of a fused q|k|v projection); k, v, dk, dv are (B, Tk, n_kv, HD) rows of kv_stride
+//   starting at k_off / v_off (the k|v columns of the same rows, or a KV cache); dq, dk, dv use the
+//   layout of q, k, v. out, dout are (B, Tq, n_heads, HD) contiguous.
 //   lse is (B, n_heads, Tq)   stats is (B, n_heads, Tq) of vec2(lse, D)   segments is u32 (B, Tk)
 //   Query row i sits at absolute position Tk - Tq + i; query head h reads kv head h / group.
 //
@@ -37,6 +40,11 @@ struct Params {
   bq: u32,
   bk: u32,
   use_seg: u32,     // 1: mask keys whose segment id differs from the query position's
+  q_stride: u32,    // elements between token rows of q / dq, and where head 0 starts in a row
+  q_off: u32,
+  kv_stride: u32,   // elements between token rows of k, v / dk, dv, and where k and v start
+  k_off: u32,
+  v_off: u32,
 }
 
 override HD: u32 = 64u;        // head dim
@@ -65,7 +73,8 @@ const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores nev
 @group(0) @binding(8) var<storage, read> stats: array<vec2<f32>>;
 @group(0) @binding(9) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(9) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dv: array<f32>;
+// store_dv(i, x) comes from the preamble (ops/attention.ts): dv at binding 10, or into dk's buffer
+// when dq|dk|dv share one (WebGPU forbids two writable bindings of one buffer).
 
 var<workgroup> tq: array<vec4<f32>, BQ * HD4>;    // Q tile (scaled in the forward)
 var<workgroup> tdo: array<vec4<f32>, BQ * HD4>;   // dO tile
@@ -81,8 +90,10 @@ fn allowed(b: u32, qpos: u32, j: u32) -> bool {
   return true;
 }
 
-fn q_index(b: u32, i: u32, h: u32) -> u32 { return ((b * p.Tq + i) * p.n_heads + h) * HD; }
-fn kv_index(b: u32, j: u32, g: u32) -> u32 { return ((b * p.Tk + j) * p.n_kv + g) * HD; }
+fn q_index(b: u32, i: u32, h: u32) -> u32 { return (b * p.Tq + i) * p.q_stride + p.q_off + h * HD; }
+fn k_index(b: u32, j: u32, g: u32) -> u32 { return (b * p.Tk + j) * p.kv_stride + p.k_off + g * HD; }
+fn v_index(b: u32, j: u32, g: u32) -> u32 { return (b * p.Tk + j) * p.kv_stride + p.v_off + g * HD; }
+fn out_index(b: u32, i: u32, h: u32) -> u32 { return ((b * p.Tq + i) * p.n_heads + h) * HD; }
 fn row_index(b: u32, h: u32, i: u32) -> u32 { return (b * p.n_heads + h) * p.Tq + i; }
 
 // Tiles: row r of the tile = row (q0 + r) or (k0 + r) of the tensor as vec4s; zero past the end.
@@ -106,7 +117,7 @@ fn load_do_tile(b: u32, h: u32, q0: u32, tid: u32) {
     let i = q0 + e / p.hd4;
     var x = vec4<f32>(0.0);
     if (i < p.Tq) {
-      let base = q_index(b, i, h);
+      let base = out_index(b, i, h);
       let d0 = (e % p.hd4) * 4u;
       for (var c = 0u; c < 4u; c++) {
         if (d0 + c < p.hd) { x[c] = dout[base + d0 + c]; }
@@ -121,7 +132,7 @@ fn load_k_tile(b: u32, g: u32, k0: u32, tid: u32) {
     let j = k0 + e / p.hd4;
     var x = vec4<f32>(0.0);
     if (j < p.Tk) {
-      let base = kv_index(b, j, g);
+      let base = k_index(b, j, g);
       let d0 = (e % p.hd4) * 4u;
       for (var c = 0u; c < 4u; c++) {
         if (d0 + c < p.hd) { x[c] = k[base + d0 + c]; }
@@ -136,7 +147,7 @@ fn load_v_into_tk(b: u32, g: u32, k0: u32, tid: u32) {
     let j = k0 + e / p.hd4;
     var x = vec4<f32>(0.0);
     if (j < p.Tk) {
-      let base = kv_index(b, j, g);
+      let base = v_index(b, j, g);
       let d0 = (e % p.hd4) * 4u;
       for (var c = 0u; c < 4u; c++) {
         if (d0 + c < p.hd) { x[c] = v[base + d0 + c]; }
@@ -151,7 +162,7 @@ fn load_v_tile(b: u32, g: u32, k0: u32, tid: u32) {
     let j = k0 + e / p.hd4;
     var x = vec4<f32>(0.0);
     if (j < p.Tk) {
-      let base = kv_index(b, j, g);
+      let base = v_index(b, j, g);
       let d0 = (e % p.hd4) * 4u;
       for (var c = 0u; c < 4u; c++) {
         if (d0 + c < p.hd) { x[c] = v[base + d0 + c]; }
@@ -240,7 +251,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   }
   let i = q0 + r;
   if (i < p.Tq) {
-    let base = q_index(b, i, h);
+    let base = out_index(b, i, h);
     for (var t = 0u; t < DPT4; t++) {
       let d = lane + t * lanes;
       if (d < HD4) {
@@ -304,14 +315,15 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   }
   let j = k0 + c;
   if (j < p.Tk) {
-    let base = kv_index(b, j, g);
+    let kb = k_index(b, j, g);
+    let vb = v_index(b, j, g);
     for (var t = 0u; t < DPT4; t++) {
       let d = lane + t * lanes;
       if (d < HD4) {
         for (var e = 0u; e < 4u; e++) {
           if (4u * d + e < HD) {
-            dk[base + 4u * d + e] = p.scale * dk_acc[t][e];
-            dv[base + 4u * d + e] = dv_acc[t][e];
+            dk[kb + 4u * d + e] = p.scale * dk_acc[t][e];
+            store_dv(vb + 4u * d + e, dv_acc[t][e]);
           }
         }
       }

@@ -4,6 +4,9 @@
 //   y[i]    = x[i] * keep[i] * scale            scale = 1 / (1 - p)  (0 when p = 1)
 //   dx[i]   = dy[i] * keep[i] * scale           (the same formula on the gradient)
 // x, y, dy, dx are (n) f32. The *_inplace entry points bind one read_write buffer (y = x, dx = dy).
+// dropout_backward_sum: dx[i] += sum over z < items of parts[z * n + i] * keep_scale(seed_z, i),
+//   seed_z = dropout_seed(seed, z): the input gradient of a fused LoRA group whose modules share an
+//   input but each drop it with their own mask (parts[z] = g_z A_z).
 // Flat index = (wg.y * row_stride + wg.x) * 256 + lid. Naive equivalent: dropout.ref.ts.
 
 struct Params {
@@ -12,22 +15,16 @@ struct Params {
   threshold: u32,
   scale: f32,
   row_stride: u32,
+  items: u32,       // dropout_backward_sum: masked parts summed into dx
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-// PCG-RXS-M-XS 32-bit output permutation (Jarzynski & Olano, "Hash Functions for GPU Rendering").
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
+// pcg and dropout_keep_scale come from dropoutHash.wgsl (prepended by ops/dropout.ts).
 fn keep_scale(i: u32) -> f32 {
-  let h = pcg(pcg(i ^ pcg(p.seed)) + p.seed);
-  return select(0.0, p.scale, h >= p.threshold);
+  return dropout_keep_scale(p.seed, p.threshold, p.scale, i);
 }
 
 fn index(wg: vec3<u32>, lid: u32) -> u32 {
@@ -56,4 +53,15 @@ fn dropout_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
 fn dropout_backward_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = index(wg, lid);
   if (i < p.n) { dst[i] = dst[i] * keep_scale(i); }
+}
+
+@compute @workgroup_size(256)
+fn dropout_backward_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = index(wg, lid);
+  if (i >= p.n) { return; }
+  var acc = 0.0;
+  for (var z = 0u; z < p.items; z++) {
+    acc += src[z * p.n + i] * dropout_keep_scale(dropout_seed(p.seed, z), p.threshold, p.scale, i);
+  }
+  dst[i] = dst[i] + acc;
 }

@@ -2,7 +2,8 @@
 //   forward:  out[t, :] = table[ids[t] - row_start, :]  for ids[t] in [row_start, row_start + rows);
 //             other rows of out are left untouched (the table may be split in chunks, one call each)
 //   backward: dtable[id - row_start, :] += sum over t with ids[t] == id of d_out[t, :]
-// ids is (T) u32; table is (rows, H) of storage type W (f32 or f16, from the preamble);
+// ids is (T) u32; table is (rows, H), read through table_load (ops/operands.ts: f32, or packed
+// f16 / bf16 pairs), declared by the preamble at binding 2;
 // out, d_out are (T, H) f32; dtable is (rows, H) f32.
 // The backward has no float atomics to lean on: the CPU groups tokens by id (the ids are known
 // there) into groups = [seg_row (segments), seg_start (segments + 1), perm (tokens in the chunk)],
@@ -16,11 +17,12 @@ struct Params {
   rows: u32,
   row_stride: u32,
   segments: u32,  // backward: distinct ids in this chunk
+  table_off: u32, // table_load's element offset and row stride (H)
+  table_ld: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<W>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> groups: array<u32>;
 @group(0) @binding(5) var<storage, read> d_out: array<f32>;
@@ -35,7 +37,7 @@ fn embedding_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let id = ids[t];
   // id - row_start wraps for id < row_start, so one unsigned compare checks both ends.
   let row = id - p.row_start;
-  if (row < p.rows) { out[i] = f32(table[row * p.H + c]); }
+  if (row < p.rows) { out[i] = table_load(0u, row, c); }
 }
 
 @compute @workgroup_size(256)

@@ -1,8 +1,12 @@
 // RMSNorm, Hugging Face LlamaRMSNorm in f32:
 //   rstd[r] = 1 / sqrt(mean_j(x[r, j]^2) + eps)
 //   y[r, j] = x[r, j] * rstd[r] * weight[j]
-// x, y, dy, dx are (rows, dim) f32; weight is (dim) of storage type W (f32 or f16, from the
-// preamble); rstd is (rows) f32, saved by the forward for the backward.
+// x, y, dy, dx are (rows, dim) f32 rows (all in one layout): row r starts at element
+//   (r / group_rows) * group_stride + row_off + (r % group_rows) * dim
+// (contiguous: group_rows 1, group_stride dim, row_off 0; Qwen3's per-head q norm over the q
+// columns of fused q|k|v rows: group_rows n_heads, group_stride qd + 2 kd, row_off 0);
+// weight is (dim) of storage type W (f32 or f16, from the preamble); rstd is (rows) f32, saved
+// by the forward for the backward.
 // Backward (naive equivalent: rmsnormBackwardRef in engine/ops/rmsnorm.ref.ts):
 //   dx[r, j] = rstd * (w[j] dy[r, j] - x[r, j] * rstd^2 * mean_k(dy[r, k] w[k] x[r, k]))
 //   dWeight[j] += sum_r dy[r, j] * x[r, j] * rstd[r]
@@ -16,6 +20,9 @@ struct Params {
   row_stride: u32,  // workgroups per row of the 2-D dispatch grid
   chunk_rows: u32,  // dweight_partial: rows summed per partial
   chunks: u32,      // dweight_reduce: number of partials per column
+  group_rows: u32,  // row layout, see above
+  group_stride: u32,
+  row_off: u32,
 }
 
 override ACCUMULATE: bool = false;  // backward: dx += instead of dx =
@@ -32,6 +39,10 @@ const WG: u32 = 256u;
 @group(0) @binding(7) var<storage, read_write> dweight: array<f32>;  // (dim)
 
 var<workgroup> red: array<f32, WG>;
+
+fn row_base(row: u32) -> u32 {
+  return (row / p.group_rows) * p.group_stride + p.row_off + (row % p.group_rows) * p.dim;
+}
 
 // Sum of `v` over the workgroup; every invocation gets the total.
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
@@ -51,7 +62,7 @@ fn workgroup_sum(lid: u32, v: f32) -> f32 {
 fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.y * p.row_stride + wg.x;
   if (row >= p.rows) { return; }  // uniform per workgroup: barriers stay uniform
-  let base = row * p.dim;
+  let base = row_base(row);
   var ss = 0.0;
   for (var j = lid; j < p.dim; j += WG) {
     let v = x[base + j];
@@ -69,7 +80,7 @@ fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 fn rmsnorm_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.y * p.row_stride + wg.x;
   if (row >= p.rows) { return; }
-  let base = row * p.dim;
+  let base = row_base(row);
   var dot = 0.0;
   for (var j = lid; j < p.dim; j += WG) {
     dot += dy[base + j] * f32(weight[j]) * x[base + j];
@@ -94,7 +105,7 @@ fn rmsnorm_backward_dweight_partial(@builtin(workgroup_id) wg: vec3<u32>, @built
   let r1 = min(r0 + p.chunk_rows, p.rows);
   var acc = 0.0;
   for (var r = r0; r < r1; r++) {
-    acc += dy[r * p.dim + j] * x[r * p.dim + j] * rstd[r];
+    acc += dy[row_base(r) + j] * x[row_base(r) + j] * rstd[r];
   }
   partial[c * p.dim + j] = acc;
 }

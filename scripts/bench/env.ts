@@ -9,7 +9,7 @@ export interface BenchOptions {
   m?: number;
   /** Timed repeats per measurement (median reported). */
   repeats?: number;
-  /** Also time f16 weight storage (default: on where the adapter has shader-f16 and is not a CPU). */
+  /** Also time packed f16 weights (default: on a GPU, off on a CPU adapter); --no-f16: f32 bench models. */
   f16?: boolean;
   /** torch_peft.py's JSON output, for the scaling section's vs_torch ratios. */
   compare?: string;

@@ -42,7 +42,8 @@ export interface BenchModel {
 
 /**
  * Full shape on a real GPU; 2 layers and seq 64 on a CPU adapter or with --quick (reported).
- * `layers` overrides the layer count (the scaling section's CPU runs, dispatches per layer).
+ * `layers` overrides the layer count (the scaling section's CPU runs, dispatches per layer). Weights are bf16
+ * (what SmolLM2's BF16 checkpoint loads as on every adapter), f32 with --no-f16.
  */
 export function benchModel(env: BenchEnv, checkpointing = false, layers?: number): BenchModel {
   const { ctx, options } = env;
@@ -50,12 +51,11 @@ export function benchModel(env: BenchEnv, checkpointing = false, layers?: number
   const full = modelSpecFromConfig(SMOLLM2_135M_CONFIG);
   const spec: ModelSpec = { ...full, numLayers: layers ?? (small ? 2 : full.numLayers) };
   const seq = small ? 64 : 256;
-  const dtype: WeightType = ctx.caps.f16 && options.f16 !== false ? 'f16' : 'f32';
+  const dtype: WeightType = options.f16 === false ? 'f32' : 'bf16';
   const weights = randomWeights(ctx, spec, dtype);
   const adapter = createLoraAdapter(ctx, spec, { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: [...LORA_MODULES], useRslora: false }, 1);
   const weightBytes = weights.buffers.reduce((s, b) => s + b.size, 0);
-  let loraBytes = 0;
-  for (const mods of adapter.layers) for (const m of Object.values(mods)) loraBytes += 2 * (m!.A.size + m!.B.size);
+  const loraBytes = adapter.chunks.reduce((s, c) => s + c.params.size + c.grads.size, 0);
   return {
     spec,
     model: new LlamaModel(ctx, spec, weights, { gradientCheckpointing: checkpointing }),

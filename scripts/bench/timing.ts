@@ -39,7 +39,7 @@ export class PassTimer {
 }
 
 /** Records one planned dispatch into `pass` (outside GpuContext, so a timer can wrap it). */
-export function recordDispatch(ctx: GpuContext, pass: GPUComputePassEncoder, spec: PipelineSpec, buffers: Binding[], params: Params, workgroups: [number, number, number]): void {
+export function recordDispatch(ctx: GpuContext, pass: GPUComputePassEncoder, spec: PipelineSpec, buffers: (Binding | null)[], params: Params, workgroups: [number, number, number]): void {
   const pipeline = ctx.pipelines.get(spec);
   const bytes = new ArrayBuffer(params.byteLength);
   params.writeTo(new DataView(bytes), 0);
@@ -47,7 +47,7 @@ export function recordDispatch(ctx: GpuContext, pass: GPUComputePassEncoder, spe
   ctx.device.queue.writeBuffer(uniform, 0, bytes);
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
   buffers.forEach((b, i) => {
-    entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
+    if (b) entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
   });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));

@@ -1,6 +1,7 @@
 // Training section: SFT and DPO optimizer steps (AdamW, LoRA r=8 on all linear layers) on the
 // SmolLM2-135M-shaped random model through the real Trainer: tokens/s, GPU submits and readbacks
-// per optimizer step (the design aims at one readback per step), and peak GPU bytes.
+// per optimizer step (the design aims at one readback per step), and peak GPU bytes against the
+// planned bytes; dispatches per decoder layer and weight bytes per parameter (structure.ts).
 import { trackDeviceMemory } from '../../engine/gpu/memoryTracker.ts';
 import { resolveRecipe } from '../../engine/recipe/schema.ts';
 import type { RunStore } from '../../engine/train/runStore.ts';
@@ -9,6 +10,7 @@ import type { TrainingExamples } from '../../engine/data/examples.ts';
 import type { BenchSection } from './env.ts';
 import { benchModel, destroyBenchModel, randomTokens } from './modelShapes.ts';
 import { median } from './timing.ts';
+import { dispatchesPerLayer, plannedTrainingBytes, weightBytesPerParam } from './structure.ts';
 
 const nullStore: RunStore = { saveCheckpoint: async () => {}, saveFinal: async () => {}, appendMetrics: async () => {} };
 
@@ -53,6 +55,8 @@ export const benchTraining: BenchSection = async (env) => {
     });
     const tokensPerStep = method === 'sft' ? m.seq : 2 * m.seq;
     const ms = median(per.map((p) => p.ms));
+    const planned = plannedTrainingBytes(m, method === 'sft' ? 1 : 2);
+    out.weight_bytes_per_param = weightBytesPerParam(m);
     out[method] = {
       model: m.layersNote,
       weight_dtype: m.dtype,
@@ -63,11 +67,15 @@ export const benchTraining: BenchSection = async (env) => {
       readbacks_per_step: median(per.map((p) => p.readbacks)),
       dispatches_per_step: median(per.map((p) => p.dispatches)),
       peak_gpu_bytes: tracker.peakBytes - baseline,
+      planned_gpu_bytes: planned,
+      peak_over_planned: +((tracker.peakBytes - baseline) / planned).toFixed(3),
     };
     log(`${method} step: ${ms.toFixed(0)} ms, ${(out[method] as { readbacks_per_step: number }).readbacks_per_step} readback(s)/step`);
     trainer.destroy();
     destroyBenchModel(ctx, m);
     ctx.pool.trim();
+    Object.assign(out[method] as object, await dispatchesPerLayer(env, method));
+    log(`${method}: ${(out[method] as { dispatches_per_layer: number }).dispatches_per_layer} dispatches per layer`);
   }
   return out;
 };
