@@ -21,7 +21,7 @@ export function LabelTraining() {
   const kto = plan.method === 'kto';
   const active = ['starting', 'running', 'paused', 'stopping', 'recovering'].includes(training.phase);
   const mine = labelRunId !== null && training.runId === labelRunId;
-  const what = kto ? `${plural(plan.rows, 'KTO row')} (${plan.good} good, ${plan.bad} bad)` : plural(plan.rows, 'preference');
+  const what = kto ? `${plural(plan.rows, 'row')} (${plan.good} good, ${plan.bad} bad)` : plural(plan.rows, 'preference');
 
   return (
     <div className="label-training">

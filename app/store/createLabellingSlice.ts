@@ -8,7 +8,7 @@ import { isTrainable, newLabelId, type PairLabel, type PairVerdict, type Samplin
 import { DEMO_PROMPTS, parsePromptList } from '../classroom/prompts.ts';
 import { datasetPrompts, generate } from '../engineClient.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
-import { queueGeneration } from './generationQueue.ts';
+import { GenerationSkipped, queueGeneration } from './generationQueue.ts';
 import { adapterOf, type ModelChoice } from './modelChoices.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
@@ -58,9 +58,6 @@ export interface LabellingSlice {
   stopLabelling: () => void;
 }
 
-/** Thrown in place of a generation nobody will see (see `sample`). */
-class Interrupted extends Error {}
-
 /** Times an answer is sampled again when it came out empty (or, for B, the same as A). */
 const RESAMPLE = 3;
 
@@ -84,7 +81,7 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
       // or a run started) is not asked for.
       const sample = (seed: number, side: 'a' | 'b') =>
         queueGeneration(() => {
-          if (mine !== ticket || isTrainingActive(get().training.phase)) throw new Interrupted();
+          if (mine !== ticket || isTrainingActive(get().training.phase)) throw new GenerationSkipped();
           return generate(prompt, { ...base, seed, adapter }, (text) => {
             if (mine === ticket) patch({ [side]: text });
           });
@@ -109,7 +106,7 @@ export const createLabellingSlice: StateCreator<StudioState, [], [], LabellingSl
       if (mine === ticket) patch({ status: 'ready', a, b, samplingA, samplingB });
     } catch (e) {
       if (mine !== ticket) return;
-      if (e instanceof Interrupted) patch({ status: 'idle', prompt: '', a: '', b: '', samplingA: null, samplingB: null });
+      if (e instanceof GenerationSkipped) patch({ status: 'idle', prompt: '', a: '', b: '', samplingA: null, samplingB: null });
       else patch({ status: 'error', error: asProblem(e) });
     }
   }

@@ -7,7 +7,7 @@ import type { ApiError } from '../../engine/api/types.ts';
 import { WHAT_CHANGED_PROMPTS } from '../classroom/prompts.ts';
 import { generate } from '../engineClient.ts';
 import { isTrainingActive } from './createTrainingSlice.ts';
-import { queueGeneration } from './generationQueue.ts';
+import { GenerationSkipped, queueGeneration } from './generationQueue.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
@@ -32,9 +32,6 @@ export interface WhatChangedSlice {
   setWhatChangedTokens: (n: number) => void;
 }
 
-/** Thrown in place of an answer a new run made pointless. */
-class Interrupted extends Error {}
-
 export const createWhatChangedSlice: StateCreator<StudioState, [], [], WhatChangedSlice> = (set, get) => {
   const patch = (p: Partial<WhatChangedState>) => set({ whatChanged: { ...get().whatChanged, ...p } });
   // The base model's answers do not change between runs: keep them per model.
@@ -53,7 +50,7 @@ export const createWhatChangedSlice: StateCreator<StudioState, [], [], WhatChang
       const options = { maxNewTokens, temperature: 0, seed: 0 };
       const answer = (prompt: string, adapter: Record<string, ArrayBuffer> | null) =>
         queueGeneration(() => {
-          if (isTrainingActive(get().training.phase)) throw new Interrupted();
+          if (isTrainingActive(get().training.phase)) throw new GenerationSkipped();
           return generate(prompt, { ...options, adapter }, () => {});
         });
       const update = (i: number, p: Partial<WhatChangedRow>) => {
@@ -70,8 +67,8 @@ export const createWhatChangedSlice: StateCreator<StudioState, [], [], WhatChang
         if (get().whatChanged.runId === runId) patch({ status: 'done' });
       } catch (e) {
         if (get().whatChanged.runId !== runId) return;
-        // Interrupted by a new run: the panel is shown again when that one finishes.
-        if (e instanceof Interrupted) set({ whatChanged: { ...get().whatChanged, runId: null, status: 'idle', rows: [] } });
+        // Skipped for a new run: the panel is shown again when that one finishes.
+        if (e instanceof GenerationSkipped) set({ whatChanged: { ...get().whatChanged, runId: null, status: 'idle', rows: [] } });
         else patch({ status: 'error', error: asProblem(e) });
       }
     },
