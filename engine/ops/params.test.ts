@@ -78,8 +78,9 @@ async function runEveryLauncher(c: GpuContext): Promise<void> {
   dropoutBackwardSum(c, { parts: f(2 * H), dx: f(H), n: H, items: 2, p: 0.1, seed: 1 });
   const labels = i32([1, -100, 3]);
   const chunks = [{ weight: f(V * H), rowStart: 0, rows: V }];
-  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N) });
-  lmHeadCrossEntropyBackward(c, { hidden: f(N * H), chunks, N, H, V, labels, lse: f(N), dLoss: f(N), dHidden: f(N * H) });
+  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N), softmaxWeight: f(N * H) });
+  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N), softmaxWeight: f(N * H), splitK: 2 });
+  lmHeadCrossEntropyBackward(c, { chunks, N, H, V, labels, dLoss: f(N), softmaxWeight: f(N * H) });
   maskedTokenMean(c, { lossPerToken: f(N), labels, N, out: f(2) });
   maskedTokenMeanBackward(c, { labels, N, dMean: 1, dLoss: f(N) });
   sequenceLogprobSums(c, { lossPerToken: f(N), labels, S: 1, T: N, out: f(1) });
