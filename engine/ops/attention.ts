@@ -118,7 +118,12 @@ const DV_IN_DK = 'fn store_dv(i: u32, x: f32) { dk[i] = x; }';
 
 function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number, preamble = DV_SEPARATE): PipelineSpec {
   const lanes = THREADS / ownedRows;
-  return { source: SOURCE, entryPoint, preamble, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) } };
+  const constants: Record<string, number> = { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) };
+  // The score phases (forward_scores, backward_pairs): the owned side and streamed rows per thread.
+  const keysOwned = entryPoint === 'attention_backward_dkdv';
+  if (keysOwned) constants.KEYS_OWNED = 1;
+  constants.NS = Math.ceil((keysOwned ? tiles.BQ : tiles.BK) / lanes);
+  return { source: SOURCE, entryPoint, preamble, constants };
 }
 
 function bufferOf(b: Binding): GPUBuffer {
