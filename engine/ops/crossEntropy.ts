@@ -170,6 +170,18 @@ function sliceRows(maxRows: number, splits: number): number {
   return Math.ceil(Math.ceil(maxRows / splits) / 4) * 4;
 }
 
+/**
+ * GPU scratch bytes of a training forward's LM head at N tokens: the logits block (N x Vc f32)
+ * and, where the softmax-weighted product is split over K, its partial sums (<= a quarter of it).
+ * For memory plans; `weightRowAlign` and the binding limit as the launcher applies them.
+ */
+export function lmHeadScratchBytes(ctx: GpuContext, N: number, H: number, V: number, weightType: StorageKind = 'f32', budgetBytes = DEFAULT_LOGITS_BUDGET_BYTES): number {
+  const Vc = Math.min(V, logitsChunkRows(ctx, N, budgetBytes, weightRowAlign(H, weightType), V));
+  const Ks = sliceRows(Vc, softmaxWeightSplits(ctx, N, H, Vc));
+  const slices = Math.ceil(Vc / Ks);
+  return N * Vc * 4 + (slices > 1 ? slices * N * H * 4 : 0);
+}
+
 interface SoftmaxWeightPass {
   E: Binding; // (N, H) f32
   state: Binding; // (N) vec4 (m, s, z, rescale) after this block's ce_forward_chunk
