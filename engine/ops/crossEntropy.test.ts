@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
-import { lmHeadChunks, lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, logitsChunkRows, maskedTokenMean, weightRowAlign, type LmHeadChunk } from './crossEntropy.ts';
+import { lmHeadChunks, lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, lmHeadScratchBytes, logitsChunkRows, maskedTokenMean, softmaxWeightSplits, weightRowAlign, type LmHeadChunk } from './crossEntropy.ts';
 import { backwardFromLogits, backwardFromSoftmaxWeightRef, IGNORE_INDEX, lmHeadCrossEntropyBackwardRef, lmHeadCrossEntropyRef, maskedTokenMeanRef, softmaxWeightRef } from './crossEntropy.ref.ts';
 import { roundToBf16, roundToF16, toBf16, toF16 } from './half.ts';
 import { expectClose, finiteDifference, randomArray, rng, sampleIndices, toF32, type Tolerance } from './testing.ts';
@@ -216,5 +216,27 @@ describe('LM head + cross-entropy on a real adapter', () => {
     const lossOfRow = (h: Float64Array) => lmHeadCrossEntropyRef(h, c.weight, [c.labels[row]], 1, c.H, V).loss[0] * c.dLoss[row];
     const numeric = finiteDifference(lossOfRow, c.hidden.slice(row * c.H, (row + 1) * c.H), idx);
     expectClose(numeric, idx.map((i) => dHidden[row * c.H + i]), { atol: 1e-6, rtol: 1e-5 }, 'finite differences');
+  });
+});
+
+describe('splitting the softmax-weighted LM-head product over K', () => {
+  const caps = { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 32, maxComputeWorkgroupsPerDimension: 65535 };
+  const gpu = { caps: { ...caps, isCpu: false } } as unknown as GpuContext;
+  const cpu = { caps: { ...caps, isCpu: true } } as unknown as GpuContext;
+
+  it('splits a few-token step on a GPU (SmolLM2: 64 tokens x 576 is 9 output tiles over K = 49152), never on a CPU adapter', () => {
+    const S = softmaxWeightSplits(gpu, 64, 576, 49152);
+    expect(S).toBeGreaterThan(8);
+    expect(S * 64 * 576).toBeLessThanOrEqual((64 * 49152) / 4); // partial sums within a quarter of the logits block
+    expect(49152 / S).toBeGreaterThanOrEqual(256);
+    expect(softmaxWeightSplits(cpu, 64, 576, 49152)).toBe(1);
+    expect(softmaxWeightSplits(gpu, 8192, 576, 2048)).toBe(1); // 1152 output tiles already
+  });
+
+  it('lmHeadScratchBytes: the logits block, plus the partial sums only where the product is split', () => {
+    expect(lmHeadScratchBytes(cpu, 64, 576, 49152, 'bf16')).toBe(64 * 49152 * 4);
+    const onGpu = lmHeadScratchBytes(gpu, 64, 576, 49152, 'bf16');
+    expect(onGpu).toBeGreaterThan(64 * 49152 * 4);
+    expect(onGpu).toBeLessThanOrEqual(64 * 49152 * 4 * 1.25 + 64 * 576 * 4);
   });
 });
