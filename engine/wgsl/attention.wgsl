@@ -18,7 +18,8 @@
 //                               keys through workgroup memory with an online softmax.
 //   attention_backward_delta   flat grid over B*Tq*n_heads rows: stats = (lse, D).
 //   attention_backward_dkdv    grid (ceil(Tk/BK), n_kv, B): BK keys stream Q/dO tiles of BQ rows
-//                               of every query head of the group; one thread group per key row.
+//                               of every query head of the group; each thread accumulates KC
+//                               keys over a share of the head dims.
 //   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles.
 //   Both recompute P and dS per tile pair in backward_pairs; it and the forward's forward_scores
 //   are register-tiled over the owned side (each owned vec4 read once for NS pairs).
@@ -58,9 +59,13 @@ override HD4: u32 = (HD + 3u) / 4u;
 // dq: query rows) and how many streamed indices each takes: ceil(streamed rows / (NT / owned rows)).
 override KEYS_OWNED: bool = false;
 override NS: u32 = 1u;
+// dkdv's accumulation: keys per thread (KC * DPT4 <= MAXDPT4 accumulators of each of dK and dV), so
+// one read of a dO / Q vec4 feeds KC keys.
+override KC: u32 = 1u;
 
 const NT: u32 = 64u;           // threads per workgroup
 const MAXDPT4: u32 = 8u;       // register accumulator capacity in vec4s (HD <= 256 with >= 8 lanes)
+const MAXKC: u32 = 8u;         // keys per thread in dkdv's accumulation
 const MAXNS: u32 = 32u;        // pair accumulators per thread (NS <= 32: 32 streamed rows, 1 owned)
 const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores never come close
 
@@ -339,8 +344,9 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let g = wg.y;
   let k0 = wg.x * BK;
   let off = p.Tk - p.Tq;
-  let lanes = NT / BK;
-  let c = tid / lanes;
+  // Accumulation: thread tid owns keys kset * KC .. + KC and head-dim vec4s lane, lane + lanes, ...
+  let lanes = NT * KC / BK;
+  let kset = tid / lanes;
   let lane = tid % lanes;
   load_k_tile(b, g, k0, tid);
   load_v_tile(b, g, k0, tid);
@@ -359,29 +365,39 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
       backward_pairs(b, h, q0, k0, tid);
       workgroupBarrier();
       for (var r = 0u; r < p.bq; r++) {
-        let pj = ts[r * BK + c];
-        let dsj = tds[r * BK + c];
+        var pj: array<f32, MAXKC>;
+        var dsj: array<f32, MAXKC>;
+        for (var kk = 0u; kk < KC; kk++) {
+          pj[kk] = ts[r * BK + kset * KC + kk];
+          dsj[kk] = tds[r * BK + kset * KC + kk];
+        }
         for (var t = 0u; t < DPT4; t++) {
           let d = lane + t * lanes;
           if (d < HD4) {
-            dv_acc[t] += pj * tdo[r * HD4 + d];
-            dk_acc[t] += dsj * tq[r * HD4 + d];
+            let o = tdo[r * HD4 + d];
+            let qv = tq[r * HD4 + d];
+            for (var kk = 0u; kk < KC; kk++) {
+              dv_acc[kk * DPT4 + t] += pj[kk] * o;
+              dk_acc[kk * DPT4 + t] += dsj[kk] * qv;
+            }
           }
         }
       }
     }
   }
-  let j = k0 + c;
-  if (j < p.Tk) {
-    let kb = k_index(b, j, g);
-    let vb = v_index(b, j, g);
-    for (var t = 0u; t < DPT4; t++) {
-      let d = lane + t * lanes;
-      if (d < HD4) {
-        for (var e = 0u; e < 4u; e++) {
-          if (4u * d + e < HD) {
-            dk[kb + 4u * d + e] = p.scale * dk_acc[t][e];
-            store_dv(vb + 4u * d + e, dv_acc[t][e]);
+  for (var kk = 0u; kk < KC; kk++) {
+    let j = k0 + kset * KC + kk;
+    if (j < p.Tk) {
+      let kb = k_index(b, j, g);
+      let vb = v_index(b, j, g);
+      for (var t = 0u; t < DPT4; t++) {
+        let d = lane + t * lanes;
+        if (d < HD4) {
+          for (var e = 0u; e < 4u; e++) {
+            if (4u * d + e < HD) {
+              dk[kb + 4u * d + e] = p.scale * dk_acc[kk * DPT4 + t][e];
+              store_dv(vb + 4u * d + e, dv_acc[kk * DPT4 + t][e]);
+            }
           }
         }
       }
