@@ -117,21 +117,22 @@ const DV_SEPARATE = '@group(0) @binding(10) var<storage, read_write> dv: array<f
 const DV_IN_DK = 'fn store_dv(i: u32, x: f32) { dk[i] = x; }';
 
 /**
- * Keys per thread in dkdv's accumulation: the most (up to 4) that divide the owned keys and keep
- * KC x DPT4 accumulators within the kernel's MAXDPT4, where DPT4 = ceil(hd4 / (64 KC / BK)).
+ * Owned keys (dkdv) or query rows (dq) per thread in the backward's accumulation: the most (up to
+ * 4) that divide the `owned` tile rows and keep KC x DPT4 accumulators within the kernel's MAXDPT4,
+ * where DPT4 = ceil(hd4 / (64 KC / owned)).
  */
-export function dkdvKeysPerThread(headDim: number, BK: number): number {
+export function accumulationRowsPerThread(headDim: number, owned: number): number {
   const hd4 = Math.ceil(headDim / 4);
   for (const kc of [4, 2]) {
-    if (BK % kc !== 0 || kc > BK) continue;
-    if (kc * Math.ceil(hd4 / ((THREADS * kc) / BK)) <= MAX_VEC4_PER_THREAD) return kc;
+    if (owned % kc !== 0 || kc > owned) continue;
+    if (kc * Math.ceil(hd4 / ((THREADS * kc) / owned)) <= MAX_VEC4_PER_THREAD) return kc;
   }
   return 1;
 }
 
 function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number, preamble = DV_SEPARATE): PipelineSpec {
   const lanes = THREADS / ownedRows;
-  const kc = entryPoint === 'attention_backward_dkdv' ? dkdvKeysPerThread(headDim, tiles.BK) : 1;
+  const kc = entryPoint === 'attention_backward_dkdv' || entryPoint === 'attention_backward_dq' ? accumulationRowsPerThread(headDim, ownedRows) : 1;
   const constants: Record<string, number> = { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / (lanes * kc)) };
   if (kc > 1) constants.KC = kc;
   // The score phases (forward_scores, backward_pairs): the owned side and streamed rows per thread.

@@ -20,7 +20,8 @@
 //   attention_backward_dkdv    grid (ceil(Tk/BK), n_kv, B): BK keys stream Q/dO tiles of BQ rows
 //                               of every query head of the group; each thread accumulates KC
 //                               keys over a share of the head dims.
-//   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles.
+//   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles;
+//                               each thread accumulates KC rows over a share of the head dims.
 //   Both recompute P and dS per tile pair in backward_pairs; it and the forward's forward_scores
 //   are register-tiled over the owned side (each owned vec4 read once for NS pairs).
 // Thread layout for the row-owning side: lanes = 64 / rows threads per owned row, lane t holds
@@ -59,13 +60,14 @@ override HD4: u32 = (HD + 3u) / 4u;
 // dq: query rows) and how many streamed indices each takes: ceil(streamed rows / (NT / owned rows)).
 override KEYS_OWNED: bool = false;
 override NS: u32 = 1u;
-// dkdv's accumulation: keys per thread (KC * DPT4 <= MAXDPT4 accumulators of each of dK and dV), so
-// one read of a dO / Q vec4 feeds KC keys.
+// The backward's accumulation: owned keys (dkdv) or query rows (dq) per thread, KC * DPT4 <=
+// MAXDPT4 accumulators (each of dK and dV in dkdv), so one vec4 read of dO / Q (dkdv) or K (dq)
+// feeds KC of them.
 override KC: u32 = 1u;
 
 const NT: u32 = 64u;           // threads per workgroup
 const MAXDPT4: u32 = 8u;       // register accumulator capacity in vec4s (HD <= 256 with >= 8 lanes)
-const MAXKC: u32 = 8u;         // keys per thread in dkdv's accumulation
+const MAXKC: u32 = 8u;         // owned keys / rows per thread in the backward's accumulation
 const MAXNS: u32 = 32u;        // pair accumulators per thread (NS <= 32: 32 streamed rows, 1 owned)
 const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores never come close
 
@@ -412,8 +414,9 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
   let g = h / p.group;
   let q0 = wg.x * BQ;
   let off = p.Tk - p.Tq;
-  let lanes = NT / BQ;
-  let r = tid / lanes;
+  // Accumulation: thread tid owns query rows rset * KC .. + KC and head-dim vec4s lane, lane + lanes, ...
+  let lanes = NT * KC / BQ;
+  let rset = tid / lanes;
   let lane = tid % lanes;
   load_q_tile(b, h, q0, tid, 1.0);
   load_do_tile(b, h, q0, tid);
@@ -428,20 +431,26 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
     backward_pairs(b, h, q0, k0, tid);
     workgroupBarrier();
     for (var c = 0u; c < p.bk; c++) {
-      let dsj = tds[r * BK + c];
+      var dsj: array<f32, MAXKC>;
+      for (var rr = 0u; rr < KC; rr++) { dsj[rr] = tds[(rset * KC + rr) * BK + c]; }
       for (var t = 0u; t < DPT4; t++) {
         let d = lane + t * lanes;
-        if (d < HD4) { dq_acc[t] += dsj * tk[c * HD4 + d]; }
+        if (d < HD4) {
+          let kv = tk[c * HD4 + d];
+          for (var rr = 0u; rr < KC; rr++) { dq_acc[rr * DPT4 + t] += dsj[rr] * kv; }
+        }
       }
     }
   }
-  let i = q0 + r;
-  if (i < p.Tq) {
-    let base = q_index(b, i, h);
-    for (var t = 0u; t < DPT4; t++) {
-      let d = lane + t * lanes;
-      if (d < HD4) {
-        for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { dq[base + 4u * d + c] = p.scale * dq_acc[t][c]; } }
+  for (var rr = 0u; rr < KC; rr++) {
+    let i = q0 + rset * KC + rr;
+    if (i < p.Tq) {
+      let base = q_index(b, i, h);
+      for (var t = 0u; t < DPT4; t++) {
+        let d = lane + t * lanes;
+        if (d < HD4) {
+          for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { dq[base + 4u * d + c] = p.scale * dq_acc[rr * DPT4 + t][c]; } }
+        }
       }
     }
   }
