@@ -69,6 +69,15 @@ export interface ModelWeights {
   lmHeadDtype: WeightType;
   /** Every buffer owned, for destroy(). */
   buffers: GPUBuffer[];
+  /** The linear groups are NF4 (QLoRA): read from a pre-quantized checkpoint or quantized on load. null: 16-bit. */
+  quantization: WeightsQuantization | null;
+}
+
+export interface WeightsQuantization {
+  /** The checkpoint was saved in 4-bit (bitsandbytes): read as saved, whatever load_in_4bit said. */
+  preQuantized: boolean;
+  /** bnb_4bit_use_double_quant in effect. */
+  doubleQuant: boolean;
 }
 
 /** Bytes of the weight buffers (what `weight_bytes_per_param` divides by the parameter count). */
