@@ -27,6 +27,9 @@ export function flagHelp(key: RecipeKey): string {
   return parts.join(' ');
 }
 
+/** The QLoRA keys (how the model loads): `eval` and `generate` take them too. */
+export const FOUR_BIT_KEYS: readonly RecipeKey[] = ['load_in_4bit', 'bnb_4bit_quant_type', 'bnb_4bit_use_double_quant'];
+
 /** One flag per recipe key (or per key of `keys`), named and parsed from the field table. */
 export function addRecipeFlags(cmd: Command, keys: readonly RecipeKey[] = RECIPE_KEYS): Command {
   for (const key of keys) {

@@ -9,9 +9,11 @@
 // Embeddings, norms, biases and the LM head are never quantized (model/loadWeights.ts).
 import type { Checkpoint } from '../io/checkpoint.ts';
 import { DTYPE_SIZE, bytesToF32, isFloatDtype } from '../io/dtype.ts';
+import { WhetstoneError } from '../errors.ts';
 import { CheckpointError } from '../io/errors.ts';
 import { assertFiniteWeights } from '../io/finiteCheck.ts';
 import { QUANT_STATE_FP4, QUANT_STATE_NF4, bnbQuantizedWeights, parseQuantizationConfig, readBnbNf4Weight } from './bnbFormat.ts';
+import type { WeightsQuantization } from '../model/weights.ts';
 import type { Nf4Dtype } from './nf4.ts';
 import { quantizeWeightStreamed, type Nf4Weight } from './nf4Weight.ts';
 
@@ -21,6 +23,25 @@ export interface FourBitOptions {
   loadIn4bit?: boolean;
   /** bnb_4bit_use_double_quant (transformers' default: false). */
   doubleQuant?: boolean;
+}
+
+/** The load options of a recipe's QLoRA keys (bnb_4bit_quant_type is nf4: resolveRecipe refuses fp4). */
+export function fourBitOptions(recipe: { load_in_4bit: boolean; bnb_4bit_use_double_quant: boolean }): FourBitOptions {
+  return { loadIn4bit: recipe.load_in_4bit, doubleQuant: recipe.bnb_4bit_use_double_quant };
+}
+
+/**
+ * A training run's load_in_4bit must be how its model was loaded (the faces load it from the
+ * recipe; a pre-quantized checkpoint is 4-bit whatever the recipe says).
+ */
+export function checkLoadedAsRecipe(quantization: WeightsQuantization | null, recipe: { load_in_4bit: boolean }): void {
+  if (quantization?.preQuantized) return;
+  if (Boolean(quantization) !== recipe.load_in_4bit) {
+    throw new WhetstoneError(
+      `The recipe says load_in_4bit ${recipe.load_in_4bit} but the model was loaded ${quantization ? 'in 4-bit' : 'in 16-bit'}.`,
+      'Load the model again with the recipe (whetstone train loads it as load_in_4bit says).',
+    );
+  }
 }
 
 /** How this checkpoint's linears are loaded: null = 16-bit. */

@@ -20,6 +20,8 @@ export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
 export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
 export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
+/** bitsandbytes' 4-bit types Whetstone computes with (fp4 is refused with a hint by resolveRecipe). */
+export const BNB_4BIT_QUANT_TYPES = ['nf4'] as const;
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
 export const RECIPE_GROUPS = {
@@ -214,6 +216,22 @@ export const RECIPE_FIELDS = {
     form: { label: 'Gradient checkpointing' },
   }),
   skip_invalid_rows: field(z.boolean().default(false), { group: 'data', help: 'train on the valid rows of a file with invalid ones' }),
+  // QLoRA: transformers' BitsAndBytesConfig names, applied when the model loads (engine/quant/loadNf4.ts).
+  load_in_4bit: field(z.boolean().default(false), {
+    group: 'memory',
+    help: 'QLoRA: the decoder linears in 4-bit NF4 as bitsandbytes quantizes them (about 0.53 bytes per weight), LoRA and its optimizer in f32; a *-bnb-4bit checkpoint is 4-bit anyway',
+    form: { label: '4-bit base (QLoRA)' },
+  }),
+  bnb_4bit_quant_type: field(z.enum(BNB_4BIT_QUANT_TYPES).default('nf4'), {
+    group: 'memory',
+    help: 'the 4-bit data type (fp4 is refused: NF4 is what QLoRA and the hub checkpoints use)',
+    form: { label: '4-bit data type', advanced: true },
+  }),
+  bnb_4bit_use_double_quant: field(z.boolean().default(false), {
+    group: 'memory',
+    help: 'with load_in_4bit: quantize the 4-bit block scales again (8-bit, blocks of 256), about 0.4 bits per weight less',
+    form: { label: 'Double quantization (4-bit)', advanced: true },
+  }),
 };
 
 export type RecipeKey = keyof typeof RECIPE_FIELDS;

@@ -18,8 +18,8 @@ export type RecipeInput = z.input<typeof recipeSchema>;
 export type Recipe = z.output<typeof recipeSchema>;
 
 export class RecipeError extends WhetstoneError {
-  constructor(message: string) {
-    super(`Invalid recipe: ${message}`, 'Fix the option named above (the names are the same as TRL/transformers training arguments).');
+  constructor(message: string, hint = 'Fix the option named above (the names are the same as TRL/transformers training arguments).') {
+    super(`Invalid recipe: ${message}`, hint);
   }
 }
 
@@ -27,6 +27,9 @@ export class RecipeError extends WhetstoneError {
 export function resolveRecipe(input: unknown): Recipe {
   const given = (input ?? {}) as Record<string, unknown>;
   const method = typeof given === 'object' && isMethod(given.method ?? 'sft') ? ((given.method ?? 'sft') as Method) : null;
+  if (given && typeof given === 'object' && given.bnb_4bit_quant_type === 'fp4') {
+    throw new RecipeError('bnb_4bit_quant_type fp4 is not supported (Whetstone quantizes to NF4 only)', 'Use bnb_4bit_quant_type nf4, the QLoRA data type (and what the *-bnb-4bit hub checkpoints use).');
+  }
   // A key the input leaves out takes the method's default where it has one (METHOD_INFO.defaults).
   const parsed = recipeSchema.safeParse(method && !Array.isArray(given) ? { ...METHOD_INFO[method].defaults, ...withoutUndefined(given) } : given);
   if (!parsed.success) {
