@@ -1,7 +1,8 @@
 // QLoRA trains: the studio's demo model (public/models/demo) loaded with load_in_4bit and double
 // quantization runs the trainer on NF4 decoder linears (LoRA A/B, their gradients and AdamW state in
 // f32): SFT loss falls on a few demo rows, and DPO starts at ln 2 on a fresh adapter (policy ==
-// reference) exactly as with the 16-bit base. Kept cheap: 2 rows / 2 pairs, max_length 64.
+// reference) exactly as with the 16-bit base, and a resumed run equals a straight one. Kept cheap:
+// 2 rows / 2 pairs, max_length 64.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadMethodExamples } from '../data/methodData.ts';
@@ -11,7 +12,9 @@ import { openNodeFolder } from '../io/fileSetNode.ts';
 import { loadModel } from '../model/loadModel.ts';
 import { GROUP_NAMES } from '../model/weights.ts';
 import type { Method } from '../recipe/methods.ts';
-import { freshAdapter, maxAbsDiff, peftTensors, runTrainer } from '../train/testing.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
+import { decodeCheckpoint } from '../train/checkpointState.ts';
+import { adapterFromFiles, freshAdapter, maxAbsDiff, MemoryRunStore, peftTensors, runTrainer } from '../train/testing.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,6 +47,21 @@ describe('QLoRA training on the demo model (4-bit NF4 base, double quantization)
     expect(out.skippedSteps).toBe(0);
     expect(last).toBeLessThan(0.8 * first);
     expect(maxAbsDiff(before, await peftTensors(ctx, adapter))).toBeGreaterThan(0);
+  });
+
+  it('resume on the 4-bit base: 3 steps + checkpoint + resume + 3 steps == 6 straight steps', { timeout: 600_000 }, async () => {
+    const train = await examples('sft', 'demo-sft.jsonl', 2);
+    const recipe = { per_device_train_batch_size: 1, max_steps: 6, learning_rate: 1e-2, lora_dropout: 0.1, save_steps: 1000 };
+    const straight = freshAdapter(ctx, loaded, { r: 4, dropout: 0.1 });
+    await runTrainer({ ctx, loaded, adapter: straight, train, recipe });
+    const store = new MemoryRunStore();
+    const first = await runTrainer({ ctx, loaded, adapter: freshAdapter(ctx, loaded, { r: 4, dropout: 0.1 }), train, recipe, store, stopAfter: 3 });
+    expect(first.steps).toBe(3);
+    const ckpt = await decodeCheckpoint(store.checkpoints.get(3)!, 'checkpoint-3');
+    const resumed = await adapterFromFiles(ctx, loaded, { [ADAPTER_CONFIG]: new TextEncoder().encode(ckpt.adapterConfig), [ADAPTER_WEIGHTS]: ckpt.adapterWeights });
+    const second = await runTrainer({ ctx, loaded, adapter: resumed, train, recipe, before: (t) => t.restore(ckpt) });
+    expect(second.steps).toBe(6);
+    expect(maxAbsDiff(await peftTensors(ctx, straight), await peftTensors(ctx, resumed))).toBeLessThanOrEqual(1e-6);
   });
 
   it('DPO starts at ln 2 with zero rewards on a fresh adapter, then the margin grows', { timeout: 600_000 }, async () => {
