@@ -1,7 +1,7 @@
 // The training flags: one per recipe key of the engine's field table (engine/recipe/fields.ts),
 // with TRL/transformers' names, help and defaults taken from it. Commander gets no defaults here,
 // so we can tell flags the user gave from values a --config recipe file sets (flags win).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { fieldKind, RECIPE_FIELDS, RECIPE_KEYS, usedBy, type FieldMeta, type RecipeKey } from '../engine/recipe/fields.ts';
 import { METHODS } from '../engine/recipe/methods.ts';
 import { recipeDefaults } from '../engine/recipe/schema.ts';
@@ -39,7 +39,11 @@ export function addRecipeFlags(cmd: Command, keys: readonly RecipeKey[] = RECIPE
     if (kind.kind === 'boolean') [flag, parse] = [`--${key} [bool]`, bool(key)];
     else if (kind.kind === 'list') [flag, parse] = [`--${key} <a,b,...>`, list];
     else if (kind.kind === 'number') [flag, parse] = [`--${key} <value>`, num(key, { integer: kind.integer })];
-    else [flag, parse] = [`--${key} <value>`, (v: string) => v];
+    else if (kind.kind === 'choice') {
+      // A value outside the choices is refused while parsing, in commander's one line naming them.
+      cmd.addOption(new Option(`--${key} <value>`, flagHelp(key)).choices(kind.options));
+      continue;
+    } else [flag, parse] = [`--${key} <value>`, (v: string) => v];
     cmd.option(flag, flagHelp(key), parse);
   }
   return cmd;

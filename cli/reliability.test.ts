@@ -187,7 +187,7 @@ describe('whetstone train under signals, kills and shared folders', () => {
 
     const loss = await finish(['eval', '--model', MODEL, '--data', bad, '--method', 'dpo', '--loss_type', 'evil']);
     expect(loss.code).toBe(1);
-    expect(loss.out.trim()).toBe(`error: option '--loss_type <type>' argument 'evil' is invalid. Allowed choices are ${DPO_LOSS_TYPES.join(', ')}.`);
+    expect(loss.out.trim()).toBe(`error: option '--loss_type <value>' argument 'evil' is invalid. Allowed choices are ${DPO_LOSS_TYPES.join(', ')}.`);
     const method = await finish(['eval', '--model', MODEL, '--data', bad, '--method', 'ppo']);
     expect(method.code).toBe(1);
     expect(method.out.trim()).toBe(`error: option '--method <method>' argument 'ppo' is invalid. Allowed choices are ${METHODS.join(', ')}.`);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { leftRightPlan, mulberry32, seededShuffle } from './random.ts';
+import { seededUniform } from '../../engine/util/random.ts';
+import { leftRightPlan, seededShuffle } from './random.ts';
 
 describe('seeded shuffling', () => {
   it('repeats for a seed and differs between seeds', () => {
-    const a = mulberry32(7);
-    const b = mulberry32(7);
+    const a = seededUniform(7);
+    const b = seededUniform(7);
     const xs = Array.from({ length: 5 }, () => a());
     expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
