@@ -160,5 +160,6 @@ export function modelInfo(loaded: LoadedModel): ModelInfo {
     hasChatTemplate: tokenizer.hasChatTemplate,
     weightDtype: model.weights.embedDtype,
     weightBytes: weightBytes(loaded),
+    savedIn4bit: model.weights.quantization?.preQuantized ?? false,
   };
 }

@@ -20,7 +20,7 @@ export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
 export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
 export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
-/** bitsandbytes' 4-bit types Whetstone computes with (fp4 is refused with a hint by resolveRecipe). */
+/** bitsandbytes' 4-bit types Whetstone computes with (fp4 is refused with a hint: FieldMeta.refused). */
 export const BNB_4BIT_QUANT_TYPES = ['nf4'] as const;
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
@@ -59,6 +59,8 @@ export interface FieldMeta {
   form?: FormMeta;
   /** The default as the CLI's --help says it, when it is not the schema's value (the method: from the data). */
   defaultText?: string;
+  /** Values people will try that are refused with their own message and hint (resolveRecipe, the CLI's parser), e.g. fp4. */
+  refused?: Record<string, { why: string; hint: string }>;
 }
 
 export interface RecipeField<S extends z.ZodType = z.ZodType> extends FieldMeta {
@@ -226,6 +228,9 @@ export const RECIPE_FIELDS = {
     group: 'memory',
     help: 'the 4-bit data type (fp4 is refused: NF4 is what QLoRA and the hub checkpoints use)',
     form: { label: '4-bit data type', advanced: true },
+    refused: {
+      fp4: { why: 'fp4 is not supported (Whetstone quantizes to NF4 only)', hint: 'Use bnb_4bit_quant_type nf4, the QLoRA data type (and what the *-bnb-4bit hub checkpoints use).' },
+    },
   }),
   bnb_4bit_use_double_quant: field(z.boolean().default(false), {
     group: 'memory',
