@@ -319,6 +319,7 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     const { rec, callbacks } = recorder();
     const run = await engine.train({ recipe: qlora, dataset: sftData }, callbacks);
     expect(run.steps).toBe(2);
+    expect(rec.progress.some((p) => p.phase === 'upload')).toBe(true); // the reload in 4-bit reports its progress
     expect(rec.logs.every((l) => Number.isFinite(l.loss))).toBe(true);
     // Now loaded in NF4: the measured weight buffers are what was planned.
     expect((await engine.estimateMemory(qlora)).weightsBytes).toBe(planned.bases.fourBit.weightsBytes);

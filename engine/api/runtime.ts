@@ -81,9 +81,9 @@ export class EngineRuntime {
   /**
    * The loaded model, on the current device (reloaded from its files if the device changed);
    * with `fourBit` (a training run's load_in_4bit), reloaded in 4-bit or 16-bit when it was loaded
-   * the other way (a pre-quantized checkpoint is 4-bit either way).
+   * the other way (a pre-quantized checkpoint is 4-bit either way), reporting that load's progress.
    */
-  async model(what: string, fourBit?: FourBitOptions): Promise<CurrentModel> {
+  async model(what: string, fourBit?: FourBitOptions, onProgress?: ProgressCallback): Promise<CurrentModel> {
     if (!this.current) throw new NoModelLoaded(what);
     const ctx = await this.context();
     const reload = fourBit && needsReload(this.current.loaded.model.weights.quantization, fourBit);
@@ -92,7 +92,7 @@ export class EngineRuntime {
       const options = reload ? fourBit : this.current.fourBit;
       if (this.current.ctx !== ctx) this.current = null; // its buffers died with the old device
       this.cachedAdapters = [];
-      await this.setModel(files, info.name, undefined, options);
+      await this.setModel(files, info.name, onProgress, options);
     }
     return this.current!;
   }

@@ -28,7 +28,8 @@ export async function train(runtime: EngineRuntime, control: TrainControl, reque
 async function runPrepared(runtime: EngineRuntime, control: TrainControl, request: TrainRequest, page: TrainCallbacks): Promise<TrainSummary> {
   const callbacks = pageCallbacks(page);
   const recipe = resolveRecipe(request.recipe);
-  const { ctx, loaded } = await runtime.model('training', fourBitOptions(recipe));
+  // A recipe asking for the other precision (load_in_4bit) reloads the model first (phase "upload").
+  const { ctx, loaded } = await runtime.model('training', fourBitOptions(recipe), page.onProgress);
   const acquired = await runtime.session.acquire();
   const store = new CallbackRunStore(callbacks.onCheckpoint);
   const session = await prepareTraining({
