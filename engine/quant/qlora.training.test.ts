@@ -1,4 +1,4 @@
-// QLoRA trains: the studio's demo model (public/models/demo) loaded with load_in_4bit and double
+// QLoRA trains: the studio's demo model (public/models/demo), and tiny-qwen2, loaded with load_in_4bit and double
 // quantization runs the trainer on NF4 decoder linears (LoRA A/B, their gradients and AdamW state in
 // f32): SFT loss falls on a few demo rows, and DPO starts at ln 2 on a fresh adapter (policy ==
 // reference) exactly as with the 16-bit base, and a resumed run equals a straight one. Kept cheap:
@@ -75,5 +75,23 @@ describe('QLoRA training on the demo model (4-bit NF4 base, double quantization)
     expect(first['rewards/rejected']).toBe(0);
     expect(last.loss).toBeLessThan(first.loss);
     expect(last['rewards/margins']).toBeGreaterThan(0);
+  });
+});
+
+describe('QLoRA training on tiny-qwen2 (q/k/v biases, 4-bit base)', async () => {
+  const ctx = await testContext();
+  const loaded = await loadModel(ctx, await openNodeFolder(`${root}engine/model/fixtures/tiny-qwen2`), { loadIn4bit: true, doubleQuant: true });
+  const read = async (method: Method, file: string) => {
+    const data = await loadMethodExamples(await NodeFileSource.open(`${root}public/datasets/${file}`), loaded.tokenizer, { method, maxLength: 64, dropLongRows: false, completionOnlyLoss: true, skipInvalidRows: false });
+    return { ...data.examples, rows: data.examples.rows.slice(0, 2) } as typeof data.examples;
+  };
+
+  it('SFT loss falls and DPO starts at ln 2', { timeout: 600_000 }, async () => {
+    expect(loaded.model.weights.layers[0].groups.qkv.dtype).toBe('nf4');
+    const recipe = { per_device_train_batch_size: 2, learning_rate: 2e-2, lr_scheduler_type: 'constant' as const, lora_dropout: 0, max_length: 64 };
+    const sft = await runTrainer({ ctx, loaded, adapter: freshAdapter(ctx, loaded, { r: 8 }), train: await read('sft', 'demo-sft.jsonl'), recipe: { ...recipe, max_steps: 6 } });
+    expect(sft.logs.at(-1)!.loss).toBeLessThan(0.9 * sft.logs[0].loss);
+    const dpo = await runTrainer({ ctx, loaded, adapter: freshAdapter(ctx, loaded, { r: 8 }), train: await read('dpo', 'demo-dpo.jsonl'), recipe: { ...recipe, max_steps: 1 } });
+    expect(Math.abs(dpo.logs[0].loss - Math.LN2)).toBeLessThan(1e-6);
   });
 });
