@@ -122,7 +122,7 @@ export function packNf4Group(members: readonly Nf4Weight[]): Uint32Array<ArrayBu
     at += align4(Math.ceil(blocks / NESTED_BLOCKSIZE));
     f32[h + 5] = w.nested.offset;
   });
-  maps.forEach((m, i) => {
+  maps.forEach((m) => {
     mapAt.push(at);
     f32.set(m, at);
     at += 256;
