@@ -12,7 +12,7 @@ export function flagHelp(key: RecipeKey): string {
   const f: FieldMeta = RECIPE_FIELDS[key];
   const kind = fieldKind(key);
   const parts = [f.help];
-  if (kind.kind === 'choice') parts.push(`(${kind.options.join(' | ')})`);
+  // Choices are listed by commander (Option.choices), not here a second time.
   if (kind.kind === 'list') parts.push(`(comma-separated: ${kind.options.join(',')})`);
   // The default of the first method that reads the key, and where other methods differ (DPO's learning rate).
   const readers = METHODS.filter((m) => usedBy(key, m));
