@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RECIPE_FIELDS, RECIPE_KEYS, usedBy } from '../engine/recipe/fields.ts';
 import { METHODS } from '../engine/recipe/methods.ts';
 import { recipeDefaults, resolveRecipe } from '../engine/recipe/schema.ts';
-import { defaultRecipe, overlaidKeys, parseRecipeJson, recipeJson, SIZE_DEFAULTS, sizeClass, trainCommand } from './recipe.ts';
+import { defaultLoadIn4bit, defaultRecipe, overlaidKeys, parseRecipeJson, recipeJson, SIZE_DEFAULTS, sizeClass, trainCommand } from './recipe.ts';
 
 describe('studio recipe', () => {
   it('writes every key its method reads, and only keys the CLI accepts, for every size and method', () => {
@@ -102,5 +102,14 @@ describe('studio recipe', () => {
     // The e2e tests find these by substring.
     expect(labels.filter((l) => /beta/i.test(l))).toEqual(['Beta']);
     expect(labels.filter((l) => /method/i.test(l))).toEqual(['Method']);
+  });
+
+  it('turns the 4-bit base (QLoRA) on by default only when the model would not fit otherwise', () => {
+    const base = (totalBytes: number, fits: boolean) => ({ weightsBytes: totalBytes / 2, totalBytes, fits });
+    expect(defaultRecipe('medium').load_in_4bit).toBe(false);
+    expect(defaultLoadIn4bit({ sixteenBit: base(3e9, true), fourBit: base(1e9, true) })).toBe(false); // fits 16-bit: exact weights
+    expect(defaultLoadIn4bit({ sixteenBit: base(5e9, false), fourBit: base(2e9, true) })).toBe(true); // fits only in 4-bit
+    expect(defaultLoadIn4bit({ sixteenBit: base(9e9, false), fourBit: base(6e9, false) })).toBe(true); // fits neither: 4-bit first, the advice says what else
+    expect(defaultLoadIn4bit({ sixteenBit: null, fourBit: base(1e9, true) })).toBe(true); // saved in 4-bit
   });
 });

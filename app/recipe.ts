@@ -1,7 +1,7 @@
 // The recipe as the studio edits it: the engine's one recipe description (engine/recipe/: every
 // key the CLI accepts, with its defaults), overlaid with a few defaults that suit the chosen
 // model's size. The recipe file and the equivalent command are derived from the same description.
-import type { ModelInfo } from '../engine/api/contract.ts';
+import type { MemoryEstimate, ModelInfo } from '../engine/api/contract.ts';
 import { parseRecipeFile, recipeFile, recipeFlags } from '../engine/recipe/command.ts';
 import type { Method } from '../engine/recipe/methods.ts';
 import { recipeDefaults, resolveRecipe, type Recipe } from '../engine/recipe/schema.ts';
@@ -30,6 +30,16 @@ export const SIZE_DEFAULTS: Record<SizeClass, Overlay> = {
 
 export function defaultLearningRate(size: SizeClass, method: Method): number {
   return SIZE_DEFAULTS[size].learning_rate?.[method] ?? recipeDefaults(method).learning_rate;
+}
+
+/**
+ * The "4-bit base (QLoRA)" switch's default for a newly loaded model, from the memory estimate's
+ * two bases: on when the recipe would not fit with the 16-bit base (the 4-bit one is the biggest
+ * saving; the estimate's advice names what else to lower if even that is not enough), and for a
+ * checkpoint saved in 4-bit (no 16-bit option); else off (the exact 16-bit base).
+ */
+export function defaultLoadIn4bit(bases: MemoryEstimate['bases']): boolean {
+  return !bases.sixteenBit || !bases.sixteenBit.fits;
 }
 
 /** The CLI's defaults for `method` with the size overlay on top. */

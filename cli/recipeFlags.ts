@@ -4,7 +4,7 @@
 import { Option, type Command } from 'commander';
 import { fieldKind, RECIPE_FIELDS, RECIPE_KEYS, usedBy, type FieldMeta, type RecipeKey } from '../engine/recipe/fields.ts';
 import { METHODS } from '../engine/recipe/methods.ts';
-import { recipeDefaults } from '../engine/recipe/schema.ts';
+import { recipeDefaults, refuseValue } from '../engine/recipe/schema.ts';
 import { bool, list, num } from './parse.ts';
 
 /** The help line of a key: its text, the choices, the default, and the methods that read it. */
@@ -12,7 +12,7 @@ export function flagHelp(key: RecipeKey): string {
   const f: FieldMeta = RECIPE_FIELDS[key];
   const kind = fieldKind(key);
   const parts = [f.help];
-  if (kind.kind === 'choice') parts.push(`(${kind.options.join(' | ')})`);
+  // Choices are listed by commander (Option.choices), not here a second time.
   if (kind.kind === 'list') parts.push(`(comma-separated: ${kind.options.join(',')})`);
   // The default of the first method that reads the key, and where other methods differ (DPO's learning rate).
   const readers = METHODS.filter((m) => usedBy(key, m));
@@ -27,6 +27,9 @@ export function flagHelp(key: RecipeKey): string {
   return parts.join(' ');
 }
 
+/** The QLoRA keys (how the model loads): `eval` and `generate` take them too. */
+export const FOUR_BIT_KEYS: readonly RecipeKey[] = ['load_in_4bit', 'bnb_4bit_quant_type', 'bnb_4bit_use_double_quant'];
+
 /** One flag per recipe key (or per key of `keys`), named and parsed from the field table. */
 export function addRecipeFlags(cmd: Command, keys: readonly RecipeKey[] = RECIPE_KEYS): Command {
   for (const key of keys) {
@@ -38,7 +41,15 @@ export function addRecipeFlags(cmd: Command, keys: readonly RecipeKey[] = RECIPE
     else if (kind.kind === 'number') [flag, parse] = [`--${key} <value>`, num(key, { integer: kind.integer })];
     else if (kind.kind === 'choice') {
       // A value outside the choices is refused while parsing, in commander's one line naming them.
-      cmd.addOption(new Option(`--${key} <value>`, flagHelp(key)).choices(kind.options));
+      // A value the table refuses with its own hint (fp4) gets that hint instead (a RecipeError).
+      const option = new Option(`--${key} <value>`, flagHelp(key)).choices(kind.options);
+      const checkChoice = option.parseArg!;
+      cmd.addOption(
+        option.argParser((v: string, previous: unknown) => {
+          refuseValue(key, v);
+          return checkChoice(v, previous);
+        }),
+      );
       continue;
     } else [flag, parse] = [`--${key} <value>`, (v: string) => v];
     cmd.option(flag, flagHelp(key), parse);

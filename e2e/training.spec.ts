@@ -1,5 +1,6 @@
 // The studio end to end on the demo model (SwiftShader): model, dataset, recipe, a 3-step run
-// with live charts, compare, export as a PEFT zip, and the run kept across a reload.
+// with live charts, compare, export as a PEFT zip, and the run kept across a reload. SFT trains on
+// the 16-bit base, DPO on the 4-bit base (QLoRA: the "4-bit base (QLoRA)" switch).
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
@@ -27,6 +28,12 @@ async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
   await recipe.getByLabel('Method').selectOption(method);
   await setTinyRecipe(page);
   if (method === 'dpo') await expect(recipe.getByLabel('Beta')).toHaveValue('0.1');
+  // The memory estimate shows both bases; the demo model fits at 16 bits, so 4-bit starts off.
+  const bases = page.getByTestId('memory-bases');
+  await expect(bases).toContainText(/16-bit base: .* \(fits\) · 4-bit base \(QLoRA\): .* \(fits\)/);
+  const fourBit = recipe.getByLabel('4-bit base (QLoRA)');
+  await expect(fourBit).not.toBeChecked();
+  if (method === 'dpo') await fourBit.check();
   await recipe.getByText('The same run from the command line').click();
   await expect(recipe.getByLabel('Equivalent command')).toContainText('--max_steps 3');
   await recipe.screenshot({ path: `e2e/screenshots/recipe-${method}.png` });
@@ -35,7 +42,7 @@ async function trainAndExport(page: Page, method: 'sft' | 'dpo') {
   const saved = JSON.parse(await readFile(await recipeFile.path(), 'utf8')) as Record<string, unknown>;
   expect(saved).toMatchObject({ method, max_steps: 3, per_device_train_batch_size: 2, max_length: 64, lora_r: 8 });
   expect(typeof saved.learning_rate).toBe('number');
-  if (method === 'dpo') expect(saved).toMatchObject({ beta: 0.1, loss_type: 'sigmoid' });
+  if (method === 'dpo') expect(saved).toMatchObject({ beta: 0.1, loss_type: 'sigmoid', load_in_4bit: true });
   else expect(saved).not.toHaveProperty('beta');
 
   const run = region(page, 'Run');
@@ -98,7 +105,7 @@ test('SFT on the demo model: train 3 steps, charts, compare, export a PEFT adapt
   await expectRunKept(page, 'sft');
 });
 
-test('DPO on the demo model: train 3 steps with reward charts, export, kept after reload', async ({ page }) => {
+test('DPO on the demo model with a 4-bit base (QLoRA): train 3 steps with reward charts, export, kept after reload', async ({ page }) => {
   test.setTimeout(600_000);
   await trainAndExport(page, 'dpo');
   await expectRunKept(page, 'dpo');

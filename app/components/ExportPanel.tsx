@@ -9,6 +9,7 @@ export function ExportPanel() {
   const exporting = useStudio((s) => s.exporting);
   const exportAdapter = useStudio((s) => s.exportAdapter);
   const exportMerged = useStudio((s) => s.exportMergedModel);
+  const savedIn4bit = useStudio((s) => s.model.info?.savedIn4bit ?? false);
   const busy = exporting.status === 'adapter' || exporting.status === 'merged';
   return (
     <Panel title="Export" subtitle="Take your adapter with you">
@@ -27,6 +28,11 @@ export function ExportPanel() {
           {exporting.status === 'merged' ? 'Merging…' : 'Export merged model'}
         </button>
       </div>
+      {savedIn4bit && (
+        <p className="muted" data-testid="export-dequantized">
+          This base model is saved in 4-bit, so its original 16-bit weights are not available: the merged model is its weights dequantized (as bitsandbytes computes with them) with the adapter added, saved as an ordinary 16-bit checkpoint.
+        </p>
+      )}
       {exporting.lastFile && <p className="muted">Saved {exporting.lastFile}.</p>}
       {exporting.error && <Problem error={exporting.error} />}
     </Panel>

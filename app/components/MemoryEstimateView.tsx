@@ -1,9 +1,16 @@
 // The GPU memory the recipe needs (weights, LoRA state, activations) against what this device
-// allows, before training starts; with the engine's advice when it does not fit.
+// allows, before training starts; with the engine's advice when it does not fit, and the same
+// recipe with a 16-bit and with a 4-bit (QLoRA) base side by side.
 import { useEffect } from 'react';
+import type { MemoryEstimate } from '../../engine/api/contract.ts';
 import { formatBytes } from '../format.ts';
 import { useStudio } from '../store/index.ts';
 import { Problem } from './Problem.tsx';
+
+/** "16-bit base: 1.2 GiB (fits)": the whole run's estimate with that base. */
+function baseLine(label: string, b: MemoryEstimate['bases']['fourBit']): string {
+  return `${label}: ${formatBytes(b.totalBytes)} (${b.fits ? 'fits' : 'too big'})`;
+}
 
 export function MemoryEstimateView() {
   const modelStatus = useStudio((s) => s.model.status);
@@ -33,6 +40,11 @@ export function MemoryEstimateView() {
       </div>
       <p className="muted">
         weights {formatBytes(e.weightsBytes)} · LoRA + optimizer {formatBytes(e.loraBytes)} · activations {formatBytes(e.activationBytes)}
+      </p>
+      <p className="muted" data-testid="memory-bases">
+        {e.bases.sixteenBit
+          ? `${baseLine('16-bit base', e.bases.sixteenBit)} · ${baseLine('4-bit base (QLoRA)', e.bases.fourBit)}`
+          : 'This checkpoint is saved in 4-bit (bitsandbytes NF4): it trains as QLoRA.'}
       </p>
       {!e.fits && (
         <p className="problem" role="alert">

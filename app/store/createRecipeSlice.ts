@@ -4,7 +4,7 @@ import type { DatasetReport, Method, MemoryEstimate, ModelInfo } from '../../eng
 import type { ApiError } from '../../engine/api/types.ts';
 import { estimateMemory } from '../engineClient.ts';
 import { dataDefaults } from '../dataDefaults.ts';
-import { defaultLearningRate, defaultRecipe, recipeJson, sizeClass, type RecipeValues } from '../recipe.ts';
+import { defaultLearningRate, defaultLoadIn4bit, defaultRecipe, recipeJson, sizeClass, type RecipeValues } from '../recipe.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
@@ -39,13 +39,21 @@ export interface RecipeSlice {
 }
 
 let estimation = 0;
+/** A model was just loaded with its defaults: the first estimate decides load_in_4bit (defaultLoadIn4bit) unless the user set it first. */
+let fourBitDefaultPending = false;
 
 export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> = (set, get) => ({
   recipe: defaultRecipe('demo'),
   dataNote: null,
   memory: { status: 'idle', estimate: null, error: null },
-  setRecipe: (patch) => set({ recipe: { ...get().recipe, ...patch } }),
-  replaceRecipe: (recipe) => set({ recipe }),
+  setRecipe: (patch) => {
+    if ('load_in_4bit' in patch) fourBitDefaultPending = false;
+    set({ recipe: { ...get().recipe, ...patch } });
+  },
+  replaceRecipe: (recipe) => {
+    fourBitDefaultPending = false;
+    set({ recipe });
+  },
   setMethod: (method) => {
     get().switchMethod(method);
     void get().reinspectDataset();
@@ -56,6 +64,7 @@ export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> =
   },
   applyModelDefaults: (info) => {
     const { method, skip_invalid_rows } = get().recipe;
+    fourBitDefaultPending = true;
     set({ recipe: { ...defaultRecipe(sizeClass(info), method), skip_invalid_rows }, dataNote: null });
   },
   applyDataDefaults: (report, before) => {
@@ -81,7 +90,13 @@ export const createRecipeSlice: StateCreator<StudioState, [], [], RecipeSlice> =
     set({ memory: { ...get().memory, status: 'estimating' } });
     try {
       const estimate = await estimateMemory(recipeJson(get().recipe));
-      if (ticket === estimation) set({ memory: { status: 'ready', estimate, error: null } });
+      if (ticket !== estimation) return;
+      set({ memory: { status: 'ready', estimate, error: null } });
+      if (fourBitDefaultPending) {
+        fourBitDefaultPending = false;
+        const on = defaultLoadIn4bit(estimate.bases);
+        if (on !== get().recipe.load_in_4bit) set({ recipe: { ...get().recipe, load_in_4bit: on } }); // re-estimated by MemoryEstimateView
+      }
     } catch (e) {
       if (ticket === estimation) set({ memory: { status: 'error', estimate: null, error: asProblem(e) } });
     }

@@ -8,6 +8,7 @@ import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
 import { loadAdapter } from '../../engine/lora/load.ts';
 import { loadModel } from '../../engine/model/loadModel.ts';
+import { fourBitOptions } from '../../engine/quant/loadNf4.ts';
 import { RECIPE_FIELDS, RECIPE_KEYS, type RecipeKey } from '../../engine/recipe/fields.ts';
 import { countLabel, METHODS, methodsByDataKind } from '../../engine/recipe/methods.ts';
 import { resolveRecipe } from '../../engine/recipe/schema.ts';
@@ -17,7 +18,7 @@ import { openGpu } from '../gpu.ts';
 import { offlineOption, openModelFiles } from '../modelSource.ts';
 import { num } from '../parse.ts';
 import { createReporter, formatEta } from '../progress.ts';
-import { addRecipeFlags, recipeFromFlags } from '../recipeFlags.ts';
+import { addRecipeFlags, FOUR_BIT_KEYS, recipeFromFlags } from '../recipeFlags.ts';
 
 /** "eval 12/299 pairs  ETA 1m20s" ("ETA estimating…" for the first batches). */
 export function evalProgressLabel(p: EvalProgress): string {
@@ -32,6 +33,7 @@ const EVAL_KEYS: RecipeKey[] = [
   'skip_invalid_rows',
   'per_device_eval_batch_size',
   'per_device_train_batch_size',
+  ...FOUR_BIT_KEYS,
 ];
 
 interface EvalFlags extends Record<string, unknown> {
@@ -70,7 +72,7 @@ export function registerEvalCommand(program: Command): void {
     if (flags.batch_size !== undefined && given.per_device_eval_batch_size === undefined) given.per_device_eval_batch_size = flags.batch_size;
     const recipe = resolveRecipe(given);
     const { ctx } = await openGpu(flags.json);
-    const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
+    const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }), fourBitOptions(recipe));
     const adapter = flags.adapter ? await loadAdapter(ctx, loaded.spec, await openNodeFolder(flags.adapter)) : null;
     const r = await evaluateDataset({
       ctx,

@@ -64,6 +64,8 @@ export interface ExportSummary {
   files: { name: string; bytes: number }[];
   merged_tensors: number;
   copied_tensors: number;
+  /** A pre-quantized (bitsandbytes NF4) base: weights dequantized before merging. */
+  dequantized_tensors: number;
   scale: number;
   dtype: ExportDtype;
   seconds: number;
@@ -89,6 +91,9 @@ export async function runExport(flags: ExportFlags): Promise<ExportSummary> {
   const c = adapter.config;
   log(`model: ${modelFiles.name} (${ckpt.tensors.size} tensors)`);
   log(`adapter: ${flags.adapter} (r=${c.r}, lora_alpha=${c.loraAlpha}${c.useRslora ? ', rsLoRA' : ''}, scale ${+exp.scale.toFixed(6)}; ${exp.merged.length} weights to merge)`);
+  if (exp.dequantized.length > 0) {
+    log(`note: ${modelFiles.name} is saved in 4-bit (bitsandbytes NF4), so its original 16-bit weights are not available: ${exp.dequantized.length} weights are dequantized (as bitsandbytes computes with them) and merged; the output is an ordinary 16-bit checkpoint without quantization_config`);
+  }
   const inputDirs = [flags.adapter, ...(modelFiles.name === flags.model ? [flags.model] : [])];
   await writeMergedExport(exp, flags.output_dir, { inputDirs });
   reporter.done();
@@ -97,6 +102,7 @@ export async function runExport(flags: ExportFlags): Promise<ExportSummary> {
     files: exp.files.map((f) => ({ name: f.name, bytes: f.size })),
     merged_tensors: exp.merged.length,
     copied_tensors: exp.copied,
+    dequantized_tensors: exp.dequantized.length,
     scale: exp.scale,
     dtype: flags.dtype ?? 'same',
     seconds: (performance.now() - start) / 1000,

@@ -10,6 +10,7 @@ import type { ByteSource } from '../../engine/io/byteSource.ts';
 import { NodeFileSource } from '../../engine/io/byteSourceNode.ts';
 import { openNodeFolder } from '../../engine/io/fileSetNode.ts';
 import { loadModel, type LoadedModel } from '../../engine/model/loadModel.ts';
+import { fourBitOptions } from '../../engine/quant/loadNf4.ts';
 import { countLabel, METHODS } from '../../engine/recipe/methods.ts';
 import { RecipeError, resolveRecipe, type Recipe } from '../../engine/recipe/schema.ts';
 import { packingSummary } from '../../engine/session/data.ts';
@@ -100,7 +101,7 @@ async function train(flags: TrainFlags, recipe: Recipe, given: Record<string, un
 
 async function trainInFolder(flags: TrainFlags, recipe: Recipe, given: Record<string, unknown>, data: ByteSource, store: FolderRunStore, resume: Resume | null, stop: TrainingStops, out: Reporter): Promise<void> {
   const { ctx, lost } = await openGpu(flags.json);
-  const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }));
+  const loaded = await loadModel(ctx, await openModelFiles(flags.model, { revision: flags.revision, token: flags.token, quiet: flags.json }), fourBitOptions(recipe));
   let lastCheckpoint = resume?.name ?? null;
   let stepEta: EtaEstimator | null = null; // the recent steps' pace, after the first (pipeline compilation) ones
   const session = await prepareTraining({

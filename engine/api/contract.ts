@@ -26,6 +26,8 @@ export interface ModelInfo {
   hasChatTemplate: boolean;
   weightDtype: 'bf16' | 'f16' | 'f32';
   weightBytes: number; // bytes of weights on the GPU
+  /** The checkpoint is saved in 4-bit (bitsandbytes NF4): it trains as QLoRA, and the merged export dequantizes it. */
+  savedIn4bit: boolean;
 }
 
 export type { MemoryEstimate, Method };

@@ -16,6 +16,9 @@ import { startLocalHub, type LocalHub } from '../io/testing.ts';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { parsePeftConfig } from '../lora/peft.ts';
 import type { ProgressEvent } from './types.ts';
+import { openCheckpoint } from '../io/checkpoint.ts';
+import { memoryFileSet } from '../io/fileSet.ts';
+import { exportMergedModel, readAdapterForMerge, type ExportFile } from '../lora/export.ts';
 import type { RecipeJson, TrainCallbacks, TrainSummary } from './contract.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,6 +76,16 @@ function recorder(extra: Partial<TrainCallbacks> = {}, samples = false): { rec: 
   return { rec, callbacks };
 }
 
+async function bytesOfFile(f: ExportFile): Promise<Uint8Array> {
+  const out = new Uint8Array(f.size);
+  let at = 0;
+  for await (const c of f.chunks()) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 const publicDemo = `${root}public/models/demo/`;
 const publicDatasets = `${root}public/datasets/`;
 /** What the demo server serves at /models/demo/: the fixture (with a manifest), or the shipped public/models/demo. */
@@ -100,6 +113,7 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
   let hub: LocalHub;
   let engine: EngineApi;
   let sft: TrainSummary;
+  let mergedFiles: Record<string, ArrayBuffer> = {};
 
   beforeAll(async () => {
     demo = await startDemoServer();
@@ -306,6 +320,7 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
 
   it('exports the merged model as HF checkpoint files', async () => {
     const files = await engine.exportMerged(sft.adapter);
+    mergedFiles = files;
     expect(Object.keys(files)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
     const header = await readSafetensorsHeader(new MemorySource('model.safetensors', new Uint8Array(files['model.safetensors'])));
     expect(header.tensors.get('model.layers.0.self_attn.q_proj.weight')?.shape).toEqual([40, 40]);
@@ -313,6 +328,30 @@ describe('EngineApi studio contract', { timeout: 600_000 }, () => {
     // The merged checkpoint loads back as a model.
     const info = await engine.loadModel({ kind: 'files', name: 'merged', files: Object.entries(files).map(([path, data]) => ({ path, data })) }, () => {});
     expect(info.layers).toBe(3);
+  });
+
+  it('QLoRA: the estimate shows both bases; load_in_4bit reloads the model in NF4 and trains; the export merges into the 16-bit weights', async () => {
+    const qlora = { ...sftRecipe, max_steps: 2, save_steps: 50, load_in_4bit: true, bnb_4bit_use_double_quant: true };
+    const planned = await engine.estimateMemory(qlora);
+    expect(planned.loadIn4bit).toBe(true);
+    expect(planned.bases.sixteenBit!.weightsBytes).toBe((await engine.estimateMemory(sftRecipe)).weightsBytes); // the model is loaded 16-bit: measured
+    expect(planned.bases.fourBit.weightsBytes).toBeLessThan(planned.bases.sixteenBit!.weightsBytes);
+    expect(planned.weightsBytes).toBe(planned.bases.fourBit.weightsBytes);
+    const { rec, callbacks } = recorder();
+    const run = await engine.train({ recipe: qlora, dataset: sftData }, callbacks);
+    expect(run.steps).toBe(2);
+    expect(rec.progress.some((p) => p.phase === 'upload')).toBe(true); // the reload in 4-bit reports its progress
+    expect(rec.logs.every((l) => Number.isFinite(l.loss))).toBe(true);
+    // Now loaded in NF4: the measured weight buffers are what was planned.
+    expect((await engine.estimateMemory(qlora)).weightsBytes).toBe(planned.bases.fourBit.weightsBytes);
+    const files = await engine.exportMerged(run.adapter);
+    const merged = await openCheckpoint(memoryFileSet('export', Object.fromEntries(Object.entries(files).map(([k, v]) => [k, new Uint8Array(v)]))));
+    const base = await openCheckpoint(memoryFileSet('merged', Object.fromEntries(Object.entries(mergedFiles).map(([k, v]) => [k, new Uint8Array(v)]))));
+    const want = exportMergedModel(base, await readAdapterForMerge(memoryFileSet('adapter', Object.fromEntries(Object.entries(run.adapter).map(([k, v]) => [k, new Uint8Array(v)]))), base));
+    const name = 'model.layers.2.mlp.down_proj.weight';
+    expect(want.dequantized).toEqual([]);
+    const wantCkpt = await openCheckpoint(memoryFileSet('want', Object.fromEntries(await Promise.all(want.files.map(async (f) => [f.name, await bytesOfFile(f)] as const)))));
+    expect(await merged.readTensorBytes(name)).toEqual(await wantCkpt.readTensorBytes(name));
   });
 
   it('a lost device ends the run with GpuDeviceLost; train again with resumeFrom continues', async () => {

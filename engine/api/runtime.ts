@@ -5,7 +5,8 @@ import { GpuContext } from '../gpu/context.ts';
 import { WhetstoneError } from '../errors.ts';
 import type { FileSet } from '../io/fileSet.ts';
 import { loadModel, type LoadedModel } from '../model/loadModel.ts';
-import { destroyWeights } from '../model/weights.ts';
+import { destroyWeights, type WeightsQuantization } from '../model/weights.ts';
+import type { FourBitOptions } from '../quant/loadNf4.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import { destroyAdapter } from '../lora/adapter.ts';
 import type { ChatTokenizer } from '../data/tokenizer.ts';
@@ -31,6 +32,8 @@ export interface CurrentModel {
   loaded: LoadedModel;
   files: FileSet;
   info: ModelInfo;
+  /** How it was loaded (load_in_4bit): a reload after a lost device loads it the same way. */
+  fourBit: FourBitOptions;
 }
 
 export interface EngineOptions {
@@ -63,28 +66,35 @@ export class EngineRuntime {
     return this.ctx;
   }
 
-  /** Loads `files` as the model, replacing (and freeing) the previous one. */
-  async setModel(files: FileSet, name: string, onProgress?: ProgressCallback): Promise<ModelInfo> {
+  /** Loads `files` as the model (16-bit, or 4-bit per `fourBit`), replacing (and freeing) the previous one. */
+  async setModel(files: FileSet, name: string, onProgress?: ProgressCallback, fourBit: FourBitOptions = {}): Promise<ModelInfo> {
     this.unload();
     const ctx = await this.context();
     const loaded = await loadModel(ctx, files, {
       name,
+      ...fourBit,
       onProgress: onProgress && ((p) => onProgress({ phase: 'upload', done: p.loadedBytes, total: p.totalBytes })),
     });
     const info = modelInfo(loaded);
-    this.current = { ctx, loaded, files, info };
+    this.current = { ctx, loaded, files, info, fourBit };
     return info;
   }
 
-  /** The loaded model, on the current device (reloaded from its files if the device changed). */
-  async model(what: string): Promise<CurrentModel> {
+  /**
+   * The loaded model, on the current device (reloaded from its files if the device changed);
+   * with `fourBit` (a training run's load_in_4bit), reloaded in 4-bit or 16-bit when it was loaded
+   * the other way (a pre-quantized checkpoint is 4-bit either way), reporting that load's progress.
+   */
+  async model(what: string, fourBit?: FourBitOptions, onProgress?: ProgressCallback): Promise<CurrentModel> {
     if (!this.current) throw new NoModelLoaded(what);
     const ctx = await this.context();
-    if (this.current.ctx !== ctx) {
+    const reload = fourBit && needsReload(this.current.loaded.model.weights.quantization, fourBit);
+    if (this.current.ctx !== ctx || reload) {
       const { files, info } = this.current;
-      this.current = null; // its buffers died with the old device
+      const options = reload ? fourBit : this.current.fourBit;
+      if (this.current.ctx !== ctx) this.current = null; // its buffers died with the old device
       this.cachedAdapters = [];
-      await this.setModel(files, info.name);
+      await this.setModel(files, info.name, onProgress, options);
     }
     return this.current!;
   }
@@ -149,6 +159,13 @@ export class EngineRuntime {
 
 const MAX_CACHED_ADAPTERS = 2;
 
+/** Whether weights loaded as `now` differ from what `want` asks (a pre-quantized checkpoint never does). */
+export function needsReload(now: WeightsQuantization | null, want: FourBitOptions): boolean {
+  if (now?.preQuantized) return false;
+  if (!now) return Boolean(want.loadIn4bit);
+  return !want.loadIn4bit || now.doubleQuant !== Boolean(want.doubleQuant);
+}
+
 export function modelInfo(loaded: LoadedModel): ModelInfo {
   const { spec, model, tokenizer } = loaded;
   return {
@@ -164,5 +181,6 @@ export function modelInfo(loaded: LoadedModel): ModelInfo {
     hasChatTemplate: tokenizer.hasChatTemplate,
     weightDtype: model.weights.embedDtype,
     weightBytes: weightBytes(loaded),
+    savedIn4bit: model.weights.quantization?.preQuantized ?? false,
   };
 }

@@ -11,6 +11,7 @@ import { bytesOf } from './chat.ts';
 import type { TrainCallbacks, TrainRequest, TrainSummary } from './contract.ts';
 import { TrainingInProgress, type EngineRuntime } from './runtime.ts';
 import { CallbackRunStore, pageCallbacks, toArrayBuffers, type TrainControl } from './trainControl.ts';
+import { fourBitOptions } from '../quant/loadNf4.ts';
 
 export async function train(runtime: EngineRuntime, control: TrainControl, request: TrainRequest, callbacks: TrainCallbacks): Promise<TrainSummary> {
   if (runtime.training) throw new TrainingInProgress('another run');
@@ -30,7 +31,8 @@ export async function train(runtime: EngineRuntime, control: TrainControl, reque
 async function runPrepared(runtime: EngineRuntime, control: TrainControl, request: TrainRequest, page: TrainCallbacks): Promise<TrainSummary> {
   const callbacks = pageCallbacks(page);
   const recipe = resolveRecipe(request.recipe);
-  const { ctx, loaded } = await runtime.model('training');
+  // A recipe asking for the other precision (load_in_4bit) reloads the model first (phase "upload").
+  const { ctx, loaded } = await runtime.model('training', fourBitOptions(recipe), page.onProgress);
   const acquired = await runtime.session.acquire();
   const store = new CallbackRunStore(callbacks.onCheckpoint);
   const session = await prepareTraining({

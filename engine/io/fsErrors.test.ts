@@ -56,6 +56,7 @@ describe('Node writers on a full disk', () => {
     const exp: MergedExport = {
       files: [{ name: 'model.safetensors', size: bytes.length, chunks: async function* () { yield bytes; } }],
       merged: [],
+      dequantized: [],
       copied: 0,
       scale: 1,
       totalBytes: bytes.length,

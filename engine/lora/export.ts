@@ -6,7 +6,7 @@
 // W + scale * B @ A (merge.ts). Browser-safe: exportMergedModel only plans; each file's bytes are
 // produced on demand by chunks() (a header, then one tensor or one 16 MiB piece at a time), so a
 // writer (exportNode.ts, or a browser FileSystemWritableFileStream / Blob parts) never holds a
-// whole shard. Sizes are known up front.
+// whole shard. Sizes are known up front. A pre-quantized (NF4) base is dequantized (quant/exportNf4.ts).
 import type { ByteSource } from '../io/byteSource.ts';
 import { SINGLE_WEIGHTS, WEIGHTS_INDEX, type Checkpoint, type CheckpointTensor } from '../io/checkpoint.ts';
 import { DTYPE_SIZE, bytesToF32, isFloatDtype, type Dtype, type FloatDtype } from '../io/dtype.ts';
@@ -16,7 +16,8 @@ import { encodeSafetensorsHeader, readSafetensorsHeader } from '../io/safetensor
 import { modelSpecFromConfig } from '../model/config.ts';
 import { LORA_MODULES, modulePath, moduleShape, type ModuleName } from '../model/modules.ts';
 import type { InitialWeights } from './adapter.ts';
-import { encodeF64Into, mergeLoraToBytes } from './merge.ts';
+import { encodeF64, encodeF64Into, mergeLoraToBytes } from './merge.ts';
+import { dequantizedWeight, planNf4Export, withoutQuantizationConfig, type Nf4ExportPlan } from '../quant/exportNf4.ts';
 import { ADAPTER_WEIGHTS, readAdapterConfig, readPeftWeights } from './peft.ts';
 import { loraScale, type LoraConfig } from './types.ts';
 
@@ -60,6 +61,8 @@ export interface MergedExport {
   merged: string[];
   /** Number of tensors copied (possibly converted) unchanged. */
   copied: number;
+  /** A pre-quantized (bitsandbytes NF4) base: the 4-bit weights dequantized for the export (quant/exportNf4.ts); [] for a 16-bit base. */
+  dequantized: string[];
   scale: number;
   totalBytes: number;
 }
@@ -81,6 +84,7 @@ export const COPIED_FILES = [
 export const DEFAULT_MAX_SHARD_BYTES = 2e9;
 const COPY_CHUNK_BYTES = 16 << 20;
 const TORCH_DTYPE: Record<string, string> = { BF16: 'bfloat16', F16: 'float16', F32: 'float32' };
+const FROM_TORCH_DTYPE: Record<string, FloatDtype> = { bfloat16: 'BF16', float16: 'F16', float32: 'F32' };
 const HINT_MISMATCH = 'The adapter was trained for a different model: pass the base model it was trained on (adapter_config.json base_model_name_or_path).';
 
 /**
@@ -111,6 +115,10 @@ export async function readAdapterForMerge(files: FileSet, ckpt: Checkpoint): Pro
 
 interface PlannedTensor {
   info: CheckpointTensor;
+  /** info.shape, or a 4-bit weight's (out, in). */
+  shape: number[];
+  /** A 4-bit weight of a pre-quantized base: dequantized. */
+  nf4: boolean;
   dtype: Dtype;
   bytes: number;
   /** The adapter entry when merged. */
@@ -118,7 +126,7 @@ interface PlannedTensor {
 }
 
 /** Checks every adapter entry against the checkpoint; returns base tensor name -> A/B. */
-function matchAdapter(ckpt: Checkpoint, adapter: MergeAdapter): Map<string, InitialWeights> {
+function matchAdapter(ckpt: Checkpoint, adapter: MergeAdapter, nf4: Nf4ExportPlan | null): Map<string, InitialWeights> {
   const out = new Map<string, InitialWeights>();
   const r = adapter.config.r;
   if (adapter.weights.size === 0) throw new CheckpointError('', 'the adapter has no LoRA weights', 'Pass a trained adapter folder.');
@@ -130,10 +138,11 @@ function matchAdapter(ckpt: Checkpoint, adapter: MergeAdapter): Map<string, Init
     const name = `${modulePath(Number(m[1]), m[2] as ModuleName)}.weight`;
     const info = ckpt.tensors.get(name);
     if (!info) throw new CheckpointError('', `the adapter has LoRA weights for ${name}, which ${ckpt.files.name} does not have`, HINT_MISMATCH);
-    if (info.shape.length !== 2 || !isFloatDtype(info.dtype)) {
+    const quantized = nf4?.weights.get(name);
+    if (!quantized && (info.shape.length !== 2 || !isFloatDtype(info.dtype))) {
       throw new CheckpointError(info.file, `tensor ${name} is ${info.dtype} [${info.shape}], not a 2-D float weight`, HINT_MISMATCH);
     }
-    const [outF, inF] = info.shape;
+    const [outF, inF] = quantized ?? info.shape;
     if (w.A.length !== r * inF || w.B.length !== outF * r) {
       throw new CheckpointError(
         '',
@@ -182,12 +191,15 @@ export function exportMergedModel(ckpt: Checkpoint, adapter: MergeAdapter, opts:
   if (!['same', 'BF16', 'F16', 'F32'].includes(want)) throw new TypeError(`exportMergedModel: dtype ${want} is not same, BF16, F16 or F32`);
   const maxShard = opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
   const scale = loraScale(adapter.config);
-  const loraByTensor = matchAdapter(ckpt, adapter);
-  const names = [...ckpt.tensors.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const nf4 = planNf4Export(ckpt, modelSpecFromConfig(ckpt.config, ckpt.generationConfig));
+  const loraByTensor = matchAdapter(ckpt, adapter, nf4);
+  const names = [...ckpt.tensors.keys()].filter((n) => !nf4?.companions.has(n)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const planned: PlannedTensor[] = names.map((name) => {
     const info = ckpt.tensors.get(name)!;
-    const dtype = outDtype(info.dtype, want);
-    return { info, dtype, bytes: numel(info.shape) * DTYPE_SIZE[dtype], lora: loraByTensor.get(name) ?? null };
+    const quantized = nf4?.weights.get(name);
+    const shape = quantized ?? info.shape;
+    const dtype = outDtype(quantized ? (FROM_TORCH_DTYPE[String(ckpt.config.torch_dtype)] ?? 'BF16') : info.dtype, want);
+    return { info, shape, nf4: Boolean(quantized), dtype, bytes: numel(shape) * DTYPE_SIZE[dtype], lora: loraByTensor.get(name) ?? null };
   });
   const metadata = { ...ckpt.metadata, format: 'pt' };
   const shards = planShards(planned, maxShard);
@@ -201,7 +213,7 @@ export function exportMergedModel(ckpt: Checkpoint, adapter: MergeAdapter, opts:
   };
   const files: ExportFile[] = shards.map((tensors, i) => {
     const name = shardName(i);
-    const header = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.info.name, dtype: t.dtype, shape: t.info.shape, byteLength: t.bytes })), metadata);
+    const header = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.info.name, dtype: t.dtype, shape: t.shape, byteLength: t.bytes })), metadata);
     const size = header.byteLength + tensors.reduce((s, t) => s + t.bytes, 0);
     return {
       name,
@@ -224,20 +236,26 @@ export function exportMergedModel(ckpt: Checkpoint, adapter: MergeAdapter, opts:
     const totalSize = planned.reduce((s, t) => s + t.bytes, 0);
     files.push(bytesFile(WEIGHTS_INDEX, jsonBytes({ metadata: { total_size: totalSize }, weight_map: weightMap }), report));
   }
-  files.push(bytesFile('config.json', configBytes(ckpt, want), report));
+  files.push(bytesFile('config.json', nf4 ? jsonBytes({ ...withoutQuantizationConfig(ckpt.config), ...(want === 'same' ? {} : { torch_dtype: TORCH_DTYPE[want] }) }) : configBytes(ckpt, want), report));
   const have = new Set(ckpt.files.list());
   for (const f of COPIED_FILES) if (have.has(f)) files.push(copiedFile(ckpt.files.open(f), f, report));
   progress.total = files.reduce((s, f) => s + f.size, 0);
-  return { files, merged: [...loraByTensor.keys()].sort(), copied: planned.length - loraByTensor.size, scale, totalBytes: progress.total };
+  const dequantized = planned.filter((t) => t.nf4).map((t) => t.info.name);
+  return { files, merged: [...loraByTensor.keys()].sort(), copied: planned.length - loraByTensor.size, dequantized, scale, totalBytes: progress.total };
 }
 
 /** A tensor's output bytes: merged (whole tensor, built row by row), copied raw, or converted in 16 MiB pieces. */
 async function* tensorChunks(ckpt: Checkpoint, t: PlannedTensor, scale: number): AsyncGenerator<Uint8Array> {
   const { info, dtype } = t;
-  if (t.lora) {
-    const [outF, inF] = info.shape;
-    const W = info.dtype === 'F64' ? new Float64Array((await ckpt.readTensorBytes(info.name)).slice().buffer) : await ckpt.readTensorF32(info.name);
-    yield mergeLoraToBytes(W, t.lora.A, t.lora.B, { outFeatures: outF, inFeatures: inF, r: t.lora.A.length / inF }, scale, dtype as FloatDtype);
+  if (t.lora || t.nf4) {
+    const [outF, inF] = t.shape;
+    const W = t.nf4
+      ? await dequantizedWeight(ckpt, info.name, [outF, inF])
+      : info.dtype === 'F64'
+        ? new Float64Array((await ckpt.readTensorBytes(info.name)).slice().buffer)
+        : await ckpt.readTensorF32(info.name);
+    if (t.lora) yield mergeLoraToBytes(W, t.lora.A, t.lora.B, { outFeatures: outF, inFeatures: inF, r: t.lora.A.length / inF }, scale, dtype as FloatDtype);
+    else yield encodeF64(Float64Array.from(W), dtype as FloatDtype);
     return;
   }
   const inSize = DTYPE_SIZE[info.dtype];

@@ -9,7 +9,8 @@
 //             dx (=/+=) dy W + sum_z drop_z'(g_z A_z)                            1 (dual-K, summed
 //                                                                                  member by member); with
 //                                                                                  dropout 3
-//             dW += dy^T x, db += colsum(dy)     (only when base weight gradients are asked for)
+//             dW += dy^T x, db += colsum(dy)     (only when base weight gradients are asked for;
+//                                                 never for an NF4 base, which is frozen)
 // Shapes: x (N, in), y/dy (N, out) with out = the members' outs side by side, W (out, in), A_z
 // (r, in), B_z (out_z, r), s = lora_alpha / r. Bd (out, S·r) is the block-diagonal matrix of the
 // members' B (ops/matmulFused.ref.ts: loraBdDense): member z's rows use columns [z·r, z·r + r).
@@ -159,6 +160,7 @@ export function groupBackward(ctx: GpuContext, g: LinearGroup, a: GroupBackwardA
   const out = g.outFeatures;
   const W: Operand = { data: g.weight, kind: g.dtype };
   if (a.grads) {
+    if (g.dtype === 'nf4') throw new Error(`${g.name}: a 4-bit (NF4) base weight is frozen and has no gradient`);
     matmul(ctx, { a: a.dy, b: a.x, out: a.grads.dW, M: out, N: g.inFeatures, K: N, transA: true, accumulate: true, split });
     // dBias (out, 1) += dy^T ones: a matmul with a ones vector keeps it one kernel.
     if (a.grads.dBias) matmul(ctx, { a: a.dy, b: onesVector(ctx, N), out: a.grads.dBias, M: out, N: 1, K: N, transA: true, accumulate: true, split });

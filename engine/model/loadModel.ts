@@ -8,6 +8,7 @@ import { modelSpecFromConfig, parameterCount, type ModelSpec } from './config.ts
 import { loadWeights, type LoadProgress } from './loadWeights.ts';
 import { LlamaModel } from './model.ts';
 import type { WeightType } from './weights.ts';
+import type { FourBitOptions } from '../quant/loadNf4.ts';
 
 export interface LoadedModel {
   name: string;
@@ -18,7 +19,7 @@ export interface LoadedModel {
   parameters: number;
 }
 
-export interface LoadModelOptions {
+export interface LoadModelOptions extends FourBitOptions {
   name?: string;
   dtype?: WeightType;
   gradientCheckpointing?: boolean;
@@ -30,7 +31,7 @@ export async function loadModel(ctx: GpuContext, files: FileSet, opts: LoadModel
   const spec = modelSpecFromConfig(checkpoint.config, checkpoint.generationConfig);
   const tokenizer = new ChatTokenizer(checkpoint.tokenizerJson!, checkpoint.tokenizerConfig ?? {}, { generationConfig: checkpoint.generationConfig ?? undefined, templateName: `The chat template of ${opts.name ?? files.name}` });
   tokenizer.checkFitsModel(spec.vocabSize); // a tokenizer of another model: refused before any weight is read
-  const weights = await loadWeights(ctx, spec, checkpoint, { dtype: opts.dtype, onProgress: opts.onProgress });
+  const weights = await loadWeights(ctx, spec, checkpoint, { dtype: opts.dtype, onProgress: opts.onProgress, loadIn4bit: opts.loadIn4bit, doubleQuant: opts.doubleQuant });
   const model = new LlamaModel(ctx, spec, weights, { gradientCheckpointing: opts.gradientCheckpointing ?? false });
   return { name: opts.name ?? files.name, spec, checkpoint, tokenizer, model, parameters: parameterCount(spec) };
 }

@@ -4,6 +4,9 @@
 // Linears sharing an input are concatenated into one group (weights.ts). Big tables (embedding,
 // LM head) are uploaded in row chunks, one buffer each, that fit a storage binding, so Qwen2.5's
 // 151936 x 896 embedding is split rather than refused. One group or chunk at a time is held on the CPU.
+// QLoRA (loadIn4bit, or a pre-quantized checkpoint: quant/loadNf4.ts): every decoder linear group
+// in NF4 instead, each member read as saved or quantized on load in pieces; tables, norms and
+// biases as above.
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { Checkpoint } from '../io/checkpoint.ts';
@@ -11,10 +14,13 @@ import { DTYPE_SIZE, bytesToF32, isFloatDtype } from '../io/dtype.ts';
 import { CheckpointError } from '../io/errors.ts';
 import { elementBytes } from '../ops/operands.ts';
 import type { ModelSpec } from './config.ts';
-import { toStorage, uploadGroup, type StorageArray } from './groupWeights.ts';
+import { toStorage, uploadGroup, uploadNf4Group, type StorageArray } from './groupWeights.ts';
 import { GROUP_NAMES, LINEAR_GROUPS, LORA_MODULES, modulePath, type GroupName, type LayerWeights, type LinearGroup, type ModelWeights, type ModuleName, type RowChunk, type WeightType } from './weights.ts';
 import { moduleShape } from './modules.ts';
 import { assertFiniteWeights } from '../io/finiteCheck.ts';
+import { nf4GroupBytes } from '../quant/gpuLayout.ts';
+import { fourBitPlan, isStoredIn4bit, readNf4Linear, storedBytes, type FourBitOptions } from '../quant/loadNf4.ts';
+import { dequantizeWeight, type Nf4Weight } from '../quant/nf4Weight.ts';
 
 export interface LoadProgress {
   tensor: string;
@@ -22,7 +28,7 @@ export interface LoadProgress {
   totalBytes: number;
 }
 
-export interface LoadWeightsOptions {
+export interface LoadWeightsOptions extends FourBitOptions {
   /** Storage type of linear weights and tables; default: the checkpoint's 16-bit type (f16 for F32 checkpoints). */
   dtype?: WeightType;
   onProgress?: (p: LoadProgress) => void;
@@ -38,11 +44,12 @@ export function defaultWeightType(ckpt: Checkpoint): WeightType {
 export async function loadWeights(ctx: GpuContext, spec: ModelSpec, ckpt: Checkpoint, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const dtype: WeightType = opts.dtype ?? defaultWeightType(ckpt);
   const buffers: GPUBuffer[] = [];
+  const fourBit = fourBitPlan(ckpt, opts);
   const names = expectedTensorNames(spec);
-  const totalBytes = names.reduce((s, n) => s + byteLength(ckpt, n), 0);
+  const totalBytes = names.reduce((s, n) => s + storedBytes(ckpt, n), 0);
   let loadedBytes = 0;
   const done = (name: string) => {
-    loadedBytes += byteLength(ckpt, name);
+    loadedBytes += storedBytes(ckpt, name);
     opts.onProgress?.({ tensor: name, loadedBytes, totalBytes });
   };
   const maxChunk = Math.min(opts.maxChunkBytes ?? 64 << 20, ctx.caps.maxStorageBufferBindingSize, ctx.caps.maxBufferSize);
@@ -82,26 +89,43 @@ export async function loadWeights(ctx: GpuContext, spec: ModelSpec, ckpt: Checkp
     done(name);
     return chunks;
   };
+  const bindingCheck = (l: number, g: GroupName, out: number, inF: number, bytes: number) => {
+    if (bytes > ctx.caps.maxStorageBufferBindingSize) {
+      throw new CheckpointError('', `layer ${l}'s fused ${g} weight (${out} x ${inF}) does not fit one GPU binding`, 'This model is too large for this GPU.');
+    }
+  };
   const group = async (l: number, g: GroupName): Promise<LinearGroup> => {
-    const parts = [];
+    const parts: { weight: StorageArray | null; outFeatures: number; bias: Float32Array | null }[] = [];
+    const quantized: (Nf4Weight | null)[] = [];
     let inFeatures = 0;
     for (const m of LINEAR_GROUPS[g]) {
       const shape = moduleShape(spec, m);
       inFeatures = shape.inFeatures;
       const name = `${modulePath(l, m)}.weight`;
-      checkShape(ckpt, name, [shape.outFeatures, shape.inFeatures]);
-      if (shape.outFeatures * shape.inFeatures * elementBytes(dtype) > maxChunk) {
+      // A pre-quantized weight's shape is its quant_state's (readBnbNf4Weight checks it against config.json).
+      if (!isStoredIn4bit(fourBit, name)) checkShape(ckpt, name, [shape.outFeatures, shape.inFeatures]);
+      const q = fourBit ? await readNf4Linear(ckpt, name, [shape.outFeatures, shape.inFeatures], fourBit) : null;
+      if (!q && shape.outFeatures * shape.inFeatures * elementBytes(dtype) > maxChunk) {
         throw new CheckpointError('', `${name} (${shape.outFeatures} x ${shape.inFeatures}) does not fit one GPU binding`, 'This model is too large for this GPU.');
       }
-      const weight = await readRows(name, 0, shape.outFeatures, shape.inFeatures);
+      const weight = q ? null : await readRows(name, 0, shape.outFeatures, shape.inFeatures);
       done(name);
       const bias = biasExpected(spec, m) ? await vector(`${modulePath(l, m)}.bias`, shape.outFeatures) : null;
+      quantized.push(q);
       parts.push({ weight, outFeatures: shape.outFeatures, bias });
     }
-    const fused = uploadGroup(ctx, g, parts, inFeatures, dtype, buffers, `model.layers.${l}.${g}`);
-    if (fused.outFeatures * fused.inFeatures * elementBytes(dtype) > ctx.caps.maxStorageBufferBindingSize) {
-      throw new CheckpointError('', `layer ${l}'s fused ${g} weight (${fused.outFeatures} x ${fused.inFeatures}) does not fit one GPU binding`, 'This model is too large for this GPU.');
+    const label = `model.layers.${l}.${g}`;
+    if (nf4Uniform(quantized)) {
+      const members = quantized as Nf4Weight[];
+      const out = parts.reduce((s, p) => s + p.outFeatures, 0);
+      bindingCheck(l, g, out, inFeatures, nf4GroupBytes(members.map((w) => w.numel), fourBit!.doubleQuant));
+      return uploadNf4Group(ctx, g, members.map((w, i) => ({ weight: w, bias: parts[i].bias })), buffers, label);
     }
+    // 16-bit: no 4-bit plan, or a pre-quantized group with a member saved 16-bit (its NF4 members
+    // dequantized exactly as bitsandbytes computes with them).
+    const sixteen = parts.map((p, i) => ({ ...p, weight: p.weight ?? toStorage(dequantizeWeight(quantized[i]!), dtype) }));
+    const fused = uploadGroup(ctx, g, sixteen, inFeatures, dtype, buffers, label);
+    bindingCheck(l, g, fused.outFeatures, fused.inFeatures, fused.outFeatures * fused.inFeatures * elementBytes(dtype));
     return fused;
   };
 
@@ -121,7 +145,13 @@ export async function loadWeights(ctx: GpuContext, spec: ModelSpec, ckpt: Checkp
   }
   const finalNorm = await gpuVector('model.norm.weight', spec.hiddenSize);
   const lmHead = spec.tieWordEmbeddings ? embed : await table('lm_head.weight', spec.vocabSize, spec.hiddenSize);
-  return { embed, embedDtype: dtype, layers, finalNorm, lmHead, lmHeadDtype: dtype, buffers };
+  const quantization = fourBit ? { preQuantized: fourBit.preQuantized, doubleQuant: fourBit.doubleQuant } : null;
+  return { embed, embedDtype: dtype, layers, finalNorm, lmHead, lmHeadDtype: dtype, buffers, quantization };
+}
+
+/** Members that can share one NF4 group buffer: all quantized, one dtype, one double quantization. */
+function nf4Uniform(q: (Nf4Weight | null)[]): boolean {
+  return q.every((w) => w !== null && w.dtype === q[0]!.dtype && (w.nested !== null) === (q[0]!.nested !== null));
 }
 
 function biasExpected(spec: ModelSpec, m: ModuleName): boolean {
@@ -144,11 +174,6 @@ export function expectedTensorNames(spec: ModelSpec): string[] {
   names.push('model.norm.weight');
   if (!spec.tieWordEmbeddings) names.push('lm_head.weight');
   return names;
-}
-
-function byteLength(ckpt: Checkpoint, name: string): number {
-  const t = ckpt.tensor(name);
-  return t.end - t.begin;
 }
 
 function checkShape(ckpt: Checkpoint, name: string, shape: number[]): void {

@@ -42,6 +42,9 @@ export class LlamaModel {
   private finalNormed: GPUBuffer | null = null; // (N, H)
   private finalRstd: GPUBuffer | null = null; // (N)
   private dStream: GPUBuffer | null = null; // (N, H)
+  /** (N, H): softmax(logits) @ W_lm of the last training forward, then dHidden in place (backward). */
+  private softmaxWeight: GPUBuffer | null = null;
+  private softmaxWeightReady = false;
   private out: ForwardResult | null = null;
   private seq: SequenceInputs | null = null;
   private lastLora: LayerLora[] = [];
@@ -69,6 +72,7 @@ export class LlamaModel {
     const stream = 4 * N * this.spec.hiddenSize;
     const perLayer = activationBytes(d);
     const layers = checkpointing ? perLayer + stream * this.spec.numLayers : perLayer * this.spec.numLayers;
+    // + finalIn, finalNormed, dStream, softmaxWeight / dHidden; rstd, lossPerToken, lse and dLoss.
     return layers + stream * 4 + 4 * N * 4;
   }
 
@@ -77,6 +81,7 @@ export class LlamaModel {
     const { ctx, spec, weights } = this;
     const hidden = this.forwardHidden(batch, opts);
     const out = this.out!;
+    this.softmaxWeightReady = opts.train;
     lmHeadCrossEntropyForward(ctx, {
       hidden,
       chunks: weights.lmHead,
@@ -87,6 +92,7 @@ export class LlamaModel {
       labels: batch.labels,
       lossPerToken: out.lossPerToken,
       lse: out.lse,
+      softmaxWeight: opts.train ? this.softmaxWeight! : undefined,
     });
     return out;
   }
@@ -138,23 +144,20 @@ export class LlamaModel {
    */
   backward(batch: GpuBatch, dLoss: GPUBuffer): void {
     const { ctx, spec, weights } = this;
-    const N = batch.B * batch.T;
-    const H = spec.hiddenSize;
-    const dHidden = ctx.pool.acquire(N * H * 4, undefined, 'dHidden');
+    if (!this.softmaxWeightReady) throw new Error('LlamaModel.backward needs a forward with train: true just before it');
+    this.softmaxWeightReady = false; // the backward turns it into dHidden
+    const dHidden = this.softmaxWeight!;
     lmHeadCrossEntropyBackward(ctx, {
-      hidden: this.finalNormed!,
       chunks: weights.lmHead,
       weightType: weights.lmHeadDtype,
-      N,
-      H,
+      N: batch.B * batch.T,
+      H: spec.hiddenSize,
       V: spec.vocabSize,
       labels: batch.labels,
-      lse: this.out!.lse,
       dLoss,
-      dHidden,
+      softmaxWeight: dHidden,
     });
     this.backwardFromHidden(batch, dHidden);
-    ctx.pool.release(dHidden);
   }
 
   /**
@@ -279,6 +282,8 @@ export class LlamaModel {
     this.finalNormed = createBuffer(dev, N * H * 4, undefined, 'finalNormed');
     this.finalRstd = createBuffer(dev, N * 4, undefined, 'finalRstd');
     this.dStream = createBuffer(dev, N * H * 4, undefined, 'dStream');
+    this.softmaxWeight = createBuffer(dev, N * H * 4, undefined, 'softmaxWeight / dHidden');
+    this.softmaxWeightReady = false;
     this.out = { lossPerToken: createBuffer(dev, N * 4, undefined, 'lossPerToken'), lse: createBuffer(dev, N * 4, undefined, 'lse') };
     this.capacity = { B, T };
   }
@@ -293,8 +298,9 @@ export class LlamaModel {
     }
     this.acts = [];
     this.shared = null;
-    for (const b of [this.finalIn, this.finalNormed, this.finalRstd, this.dStream, this.out?.lossPerToken, this.out?.lse]) b?.destroy();
-    this.finalIn = this.finalNormed = this.finalRstd = this.dStream = null;
+    for (const b of [this.finalIn, this.finalNormed, this.finalRstd, this.dStream, this.softmaxWeight, this.out?.lossPerToken, this.out?.lse]) b?.destroy();
+    this.finalIn = this.finalNormed = this.finalRstd = this.dStream = this.softmaxWeight = null;
+    this.softmaxWeightReady = false;
     this.out = null;
     this.capacity = { B: 0, T: 0 };
   }

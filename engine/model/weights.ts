@@ -4,11 +4,15 @@
 // Linears that share an input are one fused group, their weights concatenated along out at load:
 //   qkv = [Wq; Wk; Wv] (n1 -> q|k|v)   o = Wo   gateUp = [Wg; Wu] (n2 -> gate|up)   down = Wd
 // so each group is one GEMM (with its LoRA in the same dispatch, model/linear.ts).
+// QLoRA (load_in_4bit): the linear groups are NF4 instead ('nf4': each member quantized on its own
+// as bitsandbytes quantizes each nn.Linear, quant/gpuLayout.ts); tables, norms and biases as above.
 import type { Binding } from '../gpu/context.ts';
 import type { StorageKind } from '../ops/operands.ts';
 import type { ModuleName } from './modules.ts';
 
 export type WeightType = StorageKind;
+/** How a linear group's weight is stored: a 16-bit/f32 matrix, or NF4 4-bit (frozen, no weight gradient). */
+export type LinearWeightKind = WeightType | 'nf4';
 
 export { LORA_MODULES, modulePath, type ModuleName } from './modules.ts';
 
@@ -31,13 +35,13 @@ export function groupOf(m: ModuleName): GroupName {
 export interface LinearGroup {
   name: GroupName;
   modules: readonly ModuleName[];
-  weight: GPUBuffer; // (outFeatures, inFeatures) in `dtype`
+  weight: GPUBuffer; // (outFeatures, inFeatures) in `dtype` (nf4: the group buffer of quant/gpuLayout.ts)
   bias: GPUBuffer | null; // (outFeatures) f32
   /** Output column where each member starts, then outFeatures (members + 1 entries). */
   starts: number[];
   outFeatures: number;
   inFeatures: number;
-  dtype: WeightType;
+  dtype: LinearWeightKind;
 }
 
 export interface LayerWeights {
@@ -65,6 +69,15 @@ export interface ModelWeights {
   lmHeadDtype: WeightType;
   /** Every buffer owned, for destroy(). */
   buffers: GPUBuffer[];
+  /** The linear groups are NF4 (QLoRA): read from a pre-quantized checkpoint or quantized on load. null: 16-bit. */
+  quantization: WeightsQuantization | null;
+}
+
+export interface WeightsQuantization {
+  /** The checkpoint was saved in 4-bit (bitsandbytes): read as saved, whatever load_in_4bit said. */
+  preQuantized: boolean;
+  /** bnb_4bit_use_double_quant in effect. */
+  doubleQuant: boolean;
 }
 
 /** Bytes of the weight buffers (what `weight_bytes_per_param` divides by the parameter count). */

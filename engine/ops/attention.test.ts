@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
-import { attentionBackward, attentionForward, attentionTiles, type AttentionShape } from './attention.ts';
+import { attentionBackward, attentionForward, attentionTiles, accumulationRowsPerThread, type AttentionShape } from './attention.ts';
 import { attentionBackwardRef, attentionRef } from './attention.ref.ts';
 import { dotWith, expectClose, finiteDifference, randomArray, toF32 } from './testing.ts';
 
@@ -236,7 +236,14 @@ describe('attention tiles', () => {
         expect(64 % owned).toBe(0);
         expect(Math.ceil(w / 4 / (64 / owned))).toBeLessThanOrEqual(8);
       }
+      // The backward's accumulation: KC keys (dkdv) / rows (dq) per thread, KC x DPT4 vec4 accumulators within 8.
+      for (const owned of [t.dkdv.BK, t.dq.BQ]) {
+        const kc = accumulationRowsPerThread(hd, owned);
+        expect(owned % kc).toBe(0);
+        expect(kc * Math.ceil(w / 4 / ((64 * kc) / owned))).toBeLessThanOrEqual(8);
+      }
     }
+    expect(accumulationRowsPerThread(64, attentionTiles(64, 4096).dkdv.BK)).toBe(4); // SmolLM2's head dim
   });
 });
 

@@ -116,9 +116,30 @@ export function attentionTiles(headDim: number, words: number): { forward: Atten
 const DV_SEPARATE = '@group(0) @binding(10) var<storage, read_write> dv: array<f32>;\nfn store_dv(i: u32, x: f32) { dv[i] = x; }';
 const DV_IN_DK = 'fn store_dv(i: u32, x: f32) { dk[i] = x; }';
 
+/**
+ * Owned keys (dkdv) or query rows (dq) per thread in the backward's accumulation: the most (up to
+ * 4) that divide the `owned` tile rows and keep KC x DPT4 accumulators within the kernel's MAXDPT4,
+ * where DPT4 = ceil(hd4 / (64 KC / owned)).
+ */
+export function accumulationRowsPerThread(headDim: number, owned: number): number {
+  const hd4 = Math.ceil(headDim / 4);
+  for (const kc of [4, 2]) {
+    if (owned % kc !== 0 || kc > owned) continue;
+    if (kc * Math.ceil(hd4 / ((THREADS * kc) / owned)) <= MAX_VEC4_PER_THREAD) return kc;
+  }
+  return 1;
+}
+
 function spec(entryPoint: string, headDim: number, tiles: AttentionTiles, ownedRows: number, preamble = DV_SEPARATE): PipelineSpec {
   const lanes = THREADS / ownedRows;
-  return { source: SOURCE, entryPoint, preamble, constants: { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / lanes) } };
+  const kc = entryPoint === 'attention_backward_dkdv' || entryPoint === 'attention_backward_dq' ? accumulationRowsPerThread(headDim, ownedRows) : 1;
+  const constants: Record<string, number> = { HD: headDim, BQ: tiles.BQ, BK: tiles.BK, DPT4: Math.ceil(Math.ceil(headDim / 4) / (lanes * kc)) };
+  if (kc > 1) constants.KC = kc;
+  // The score phases (forward_scores, backward_pairs): the owned side and streamed rows per thread.
+  const keysOwned = entryPoint === 'attention_backward_dkdv';
+  if (keysOwned) constants.KEYS_OWNED = 1;
+  constants.NS = Math.ceil((keysOwned ? tiles.BQ : tiles.BK) / lanes);
+  return { source: SOURCE, entryPoint, preamble, constants };
 }
 
 function bufferOf(b: Binding): GPUBuffer {

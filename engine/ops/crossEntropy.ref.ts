@@ -74,6 +74,28 @@ export function backwardFromLogits(
   return dHidden;
 }
 
+/** E (N, H) = softmax(logits) @ W: what a training forward keeps for the backward. */
+export function softmaxWeightRef(fwd: Pick<CrossEntropyRef, 'logits' | 'lse'>, weight: Float64Array, N: number, H: number, V: number): Float64Array {
+  const E = new Float64Array(N * H);
+  for (let i = 0; i < N; i++) {
+    for (let v = 0; v < V; v++) {
+      const p = Math.exp(fwd.logits[i * V + v] - fwd.lse[i]);
+      for (let h = 0; h < H; h++) E[i * H + h] += p * weight[v * H + h];
+    }
+  }
+  return E;
+}
+
+/** The backward from E: dHidden[i] = dLoss[i] * (E[i] - W[label[i]]), 0 for ignored rows. */
+export function backwardFromSoftmaxWeightRef(E: Float64Array, weight: Float64Array, labels: ArrayLike<number>, dLoss: ArrayLike<number>, N: number, H: number): Float64Array {
+  const dHidden = new Float64Array(N * H);
+  for (let i = 0; i < N; i++) {
+    if (labels[i] === IGNORE_INDEX) continue;
+    for (let h = 0; h < H; h++) dHidden[i * H + h] = dLoss[i] * (E[i * H + h] - weight[labels[i] * H + h]);
+  }
+  return dHidden;
+}
+
 /** sum(loss) / count(labels != -100), 0 when nothing is counted. Returns [mean, count]. */
 export function maskedTokenMeanRef(loss: ArrayLike<number>, labels: ArrayLike<number>): [number, number] {
   let sum = 0;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { testContext } from '../gpu/testing.ts';
-import { lmHeadChunks, lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, logitsChunkRows, maskedTokenMean, weightRowAlign, type LmHeadChunk } from './crossEntropy.ts';
-import { backwardFromLogits, IGNORE_INDEX, lmHeadCrossEntropyBackwardRef, lmHeadCrossEntropyRef, maskedTokenMeanRef } from './crossEntropy.ref.ts';
-import { roundToF16, toF16 } from './half.ts';
+import { lmHeadChunks, lmHeadCrossEntropyBackward, lmHeadCrossEntropyForward, lmHeadScratchBytes, logitsChunkRows, maskedTokenMean, softmaxWeightSplits, weightRowAlign, type LmHeadChunk } from './crossEntropy.ts';
+import { backwardFromLogits, backwardFromSoftmaxWeightRef, IGNORE_INDEX, lmHeadCrossEntropyBackwardRef, lmHeadCrossEntropyRef, maskedTokenMeanRef, softmaxWeightRef } from './crossEntropy.ref.ts';
+import { roundToBf16, roundToF16, toBf16, toF16 } from './half.ts';
 import { expectClose, finiteDifference, randomArray, rng, sampleIndices, toF32, type Tolerance } from './testing.ts';
 
 interface Case {
@@ -47,23 +47,25 @@ function fixedChunks(weight: GPUBuffer, V: number, rowBytes: number, rows: numbe
 interface Result {
   loss: Float32Array;
   lse: Float32Array;
+  softmaxWeight: Float32Array; // E = softmax(logits) @ W, after the training forward
   dHidden: Float32Array;
   mean: Float32Array;
 }
 
-async function runGpu(ctx: GpuContext, c: Case, chunksOf: (w: GPUBuffer) => LmHeadChunk[], weightType: 'f32' | 'f16' = 'f32', logitsBudgetBytes?: number): Promise<Result> {
+async function runGpu(ctx: GpuContext, c: Case, chunksOf: (w: GPUBuffer) => LmHeadChunk[], weightType: 'f32' | 'f16' | 'bf16' = 'f32', logitsBudgetBytes?: number, splitK?: number): Promise<Result> {
   const { N, H, V } = c;
-  const w = upload(ctx.device, weightType === 'f16' ? toF16(c.weight) : toF32(c.weight));
+  const w = upload(ctx.device, weightType === 'f32' ? toF32(c.weight) : weightType === 'f16' ? toF16(c.weight) : toBf16(c.weight));
   const labels = upload(ctx.device, c.labels);
   const args = { hidden: upload(ctx.device, toF32(c.hidden)), chunks: chunksOf(w), weightType, N, H, V, labels, logitsBudgetBytes };
   const lossPerToken = ctx.pool.acquire(N * 4);
   const lse = ctx.pool.acquire(N * 4);
   const mean = ctx.pool.acquire(8);
-  const dHidden = upload(ctx.device, new Float32Array(N * H).fill(7)); // must be overwritten
-  lmHeadCrossEntropyForward(ctx, { ...args, lossPerToken, lse });
+  const E = upload(ctx.device, new Float32Array(N * H).fill(7)); // must be overwritten
+  lmHeadCrossEntropyForward(ctx, { ...args, lossPerToken, lse, softmaxWeight: E, splitK });
   maskedTokenMean(ctx, { lossPerToken, labels, N, out: mean });
-  lmHeadCrossEntropyBackward(ctx, { ...args, lse, dLoss: upload(ctx.device, toF32(c.dLoss)), dHidden });
-  const result = { loss: await ctx.readF32(lossPerToken, N), lse: await ctx.readF32(lse, N), dHidden: await ctx.readF32(dHidden, N * H), mean: await ctx.readF32(mean, 2) };
+  const softmaxWeight = await ctx.readF32(E, N * H);
+  lmHeadCrossEntropyBackward(ctx, { ...args, dLoss: upload(ctx.device, toF32(c.dLoss)), softmaxWeight: E });
+  const result = { loss: await ctx.readF32(lossPerToken, N), lse: await ctx.readF32(lse, N), softmaxWeight, dHidden: await ctx.readF32(E, N * H), mean: await ctx.readF32(mean, 2) };
   w.destroy();
   return result;
 }
@@ -74,6 +76,7 @@ function check(got: Result, c: Case, tol: Tolerance, gradTol: Tolerance, what: s
   expectClose(got.lse, ref.lse, tol, `${what}: lse`);
   expectClose(got.loss, ref.loss, tol, `${what}: lossPerToken`);
   expectClose(got.mean, maskedTokenMeanRef(ref.loss, c.labels), tol, `${what}: token mean, count`);
+  expectClose(got.softmaxWeight, softmaxWeightRef(ref, c.weight, c.N, c.H, c.V), gradTol, `${what}: softmax(logits) @ W`);
   const dHidden = backwardFromLogits(ref, c.weight, c.labels, c.dLoss, c.N, c.H, c.V);
   expectClose(got.dHidden, dHidden, gradTol, `${what}: dHidden`);
   return dHidden;
@@ -92,6 +95,34 @@ describe('LM head + cross-entropy on a real adapter', () => {
     const analytic = lmHeadCrossEntropyBackwardRef(c.hidden, c.weight, c.labels, c.dLoss, c.N, c.H, c.V);
     expectClose(numeric, analytic, { atol: 1e-7, rtol: 1e-6 }, 'dL/dhidden');
     expect(analytic.slice(1 * 24, 2 * 24).every((v) => v === 0)).toBe(true);
+    // The kernels' factoring: dLoss * (softmax(logits) @ W - W[label]) is the same gradient.
+    const fwd = lmHeadCrossEntropyRef(c.hidden, c.weight, c.labels, c.N, c.H, c.V);
+    const fromE = backwardFromSoftmaxWeightRef(softmaxWeightRef(fwd, c.weight, c.N, c.H, c.V), c.weight, c.labels, c.dLoss, c.N, c.H);
+    expectClose(fromE, analytic, { atol: 1e-12, rtol: 1e-12 }, 'dHidden from E');
+  });
+
+  it('the softmax-weighted rows split over K (3 slices with a remainder, 1 and 2 binding chunks, logits blocks) agree with float64', async () => {
+    const ctx = await testContext();
+    const c = makeCase(7, 20, 45, 81, { ignored: [4] });
+    const rowBytes = c.H * 4;
+    // Slices of ceil(ceil(45 / 3) / 4) * 4 = 16 rows: 16 + 16 + 13.
+    const one = await runGpu(ctx, c, (w) => lmHeadChunks(w, c.V, c.H, 'f32', ctx), 'f32', undefined, 3);
+    check(one, c, TOL, TOL, 'one chunk, 3 K slices');
+    // Two binding chunks (32 + 13 rows), each in blocks of 16 logits rows (the last 13 and 13),
+    // two slices per block: a rescale of E per block and a remainder slice in the last ones.
+    const blocked = await runGpu(ctx, c, (w) => fixedChunks(w, c.V, rowBytes, 32), 'f32', c.N * 16 * 4, 2);
+    check(blocked, c, TOL, TOL, '2 chunks, 16-row blocks, 2 K slices');
+    const plain = await runGpu(ctx, c, (w) => fixedChunks(w, c.V, rowBytes, 32), 'f32', c.N * 16 * 4, 1);
+    check(plain, c, TOL, TOL, '2 chunks, 16-row blocks, unsplit');
+    expectClose(one.dHidden, plain.dHidden, { atol: 1e-6, rtol: 1e-5 }, 'split vs unsplit dHidden');
+  });
+
+  it('packed bf16 weight (BF16 checkpoints), chunks of 16 rows, split K', async () => {
+    const ctx = await testContext();
+    const c = makeCase(5, 24, 37, 91, { ignored: [2] });
+    c.weight = roundToBf16(c.weight);
+    const got = await runGpu(ctx, c, (w) => fixedChunks(w, c.V, c.H * 2, 16), 'bf16', undefined, 2);
+    check(got, c, TOL, TOL, 'bf16 weight');
   });
 
   it('odd shapes N=5 H=24 V=37: chunks of 16 rows, one chunk and 8-row logits blocks agree with float64', async () => {
@@ -185,5 +216,27 @@ describe('LM head + cross-entropy on a real adapter', () => {
     const lossOfRow = (h: Float64Array) => lmHeadCrossEntropyRef(h, c.weight, [c.labels[row]], 1, c.H, V).loss[0] * c.dLoss[row];
     const numeric = finiteDifference(lossOfRow, c.hidden.slice(row * c.H, (row + 1) * c.H), idx);
     expectClose(numeric, idx.map((i) => dHidden[row * c.H + i]), { atol: 1e-6, rtol: 1e-5 }, 'finite differences');
+  });
+});
+
+describe('splitting the softmax-weighted LM-head product over K', () => {
+  const caps = { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 32, maxComputeWorkgroupsPerDimension: 65535 };
+  const gpu = { caps: { ...caps, isCpu: false } } as unknown as GpuContext;
+  const cpu = { caps: { ...caps, isCpu: true } } as unknown as GpuContext;
+
+  it('splits a few-token step on a GPU (SmolLM2: 64 tokens x 576 is 9 output tiles over K = 49152), never on a CPU adapter', () => {
+    const S = softmaxWeightSplits(gpu, 64, 576, 49152);
+    expect(S).toBeGreaterThan(8);
+    expect(S * 64 * 576).toBeLessThanOrEqual((64 * 49152) / 4); // partial sums within a quarter of the logits block
+    expect(49152 / S).toBeGreaterThanOrEqual(256);
+    expect(softmaxWeightSplits(cpu, 64, 576, 49152)).toBe(1);
+    expect(softmaxWeightSplits(gpu, 8192, 576, 2048)).toBe(1); // 1152 output tiles already
+  });
+
+  it('lmHeadScratchBytes: the logits block, plus the partial sums only where the product is split', () => {
+    expect(lmHeadScratchBytes(cpu, 64, 576, 49152, 'bf16')).toBe(64 * 49152 * 4);
+    const onGpu = lmHeadScratchBytes(gpu, 64, 576, 49152, 'bf16');
+    expect(onGpu).toBeGreaterThan(64 * 49152 * 4);
+    expect(onGpu).toBeLessThanOrEqual(64 * 49152 * 4 * 1.25 + 64 * 576 * 4);
   });
 });

@@ -6,23 +6,31 @@
 //     lse[i] = logsumexp_v logits[i, v]
 //     lossPerToken[i] = lse[i] - logits[i, labels[i]]        (0 where labels[i] == -100)
 //     dHidden = ((softmax(logits) - onehot(labels)) * dLoss[:, None]) @ W
+//             = dLoss[:, None] * (E - W[labels])      E = softmax(logits) @ W  (N, H)
 // Forward, per chunk of Vc vocabulary rows: logits_c = hidden @ W_c^T (matmul), then one kernel
-// folds it into a running (max, sum exp) per row and picks the label logit. Backward recomputes
-// logits_c, turns it into dlogits_c in place and accumulates dHidden += dlogits_c @ W_c.
+// folds it into a running (max, sum exp) per row and picks the label logit. A training forward
+// (softmaxWeight given) also turns logits_c into the running softmax P_c in place and adds
+// P_c @ W_c into E (renormalising what earlier chunks put there: an online softmax), that product
+// split over K into partial sums where its tiles alone would leave a GPU idle (tall K: few tokens,
+// K = Vc). The backward is then one elementwise pass, dHidden = dLoss * (E - W[label]) in place
+// over E: no logits recomputed, two LM-head products per step instead of three.
 // The weight arrives as binding-sized row chunks (lmHeadChunks); each is further cut into blocks
-// of Vc rows sized by the scratch budget (logitsChunkRows). Kernels: wgsl/crossEntropy.wgsl.
+// of Vc rows sized by the scratch budget (logitsChunkRows). Kernels: wgsl/crossEntropy.wgsl,
+// wgsl/crossEntropyBackward.wgsl.
 import type { Binding, GpuContext } from '../gpu/context.ts';
 import { GpuValidationError } from '../gpu/errors.ts';
 import { Params } from '../gpu/params.ts';
 import type { KernelSource } from '../gpu/pipelines.ts';
 import code from '../wgsl/crossEntropy.wgsl?raw';
+import backwardCode from '../wgsl/crossEntropyBackward.wgsl?raw';
 import { flatGrid } from './grid.ts';
-import { matmul } from './matmul.ts';
-import { elementBytes, type StorageKind } from './operands.ts';
+import { matmul, matmulTile } from './matmul.ts';
+import { elementBytes, operandWgsl, type StorageKind } from './operands.ts';
 
 export { maskedTokenMean, maskedTokenMeanBackward, sequenceLogprobSums, sequenceLogprobSumsBackward } from './lossReduce.ts';
 
 const SOURCE: KernelSource = { name: 'crossEntropy', code };
+const BACKWARD: KernelSource = { name: 'crossEntropyBackward', code: backwardCode };
 const NAN_BITS = 0x7fc00000;
 
 /** Scratch logits (N x Vc f32) allowed by default: 64 MiB (also capped by the binding limit). */
@@ -138,48 +146,122 @@ function scratchSlice(ctx: GpuContext, bytes: number): { buffer: GPUBuffer; offs
   return { buffer: ctx.pool.acquire(bytes), offset: 0, size: bytes };
 }
 
+/** Workgroups the split product aims at on a GPU (a few per compute unit of a large card). */
+const SPLIT_TARGET_WORKGROUPS = 512;
+/** Fewest vocabulary rows per K slice (each slice's partial sum costs an N x H write and read). */
+const SPLIT_MIN_K = 256;
+
 /**
- * lossPerToken (N) f32 = lse[i] - logit_i[label_i] (0 where ignored, NaN for a label outside
- * [0, V)); lse (N) f32 = logsumexp_v logit_i[v].
+ * K slices for E += P_c (N, Vc) @ W_c (Vc, H): 1 where the output tiles alone fill the device
+ * (many tokens) and on CPU adapters (a few cores: splitting measured no faster on lavapipe);
+ * else enough slices for ~SPLIT_TARGET_WORKGROUPS workgroups, each of >= SPLIT_MIN_K rows, their
+ * partial sums (slices x N x H f32) within a quarter of the logits scratch.
  */
-export function lmHeadCrossEntropyForward(ctx: GpuContext, args: LmHeadArgs & { lossPerToken: Binding; lse: Binding }): void {
-  const { N, V } = args;
-  if (N === 0) return;
-  const { list, maxRows } = blocks(ctx, args);
-  const scratch = scratchSlice(ctx, N * maxRows * 4); // (N, Vc) f32
-  const state = scratchSlice(ctx, N * 16); // (N) of (max, sum exp, label logit, -)
-  const rowGrid = flatGrid(ctx, N);
-  list.forEach((block, k) => {
-    const logits = { ...scratch, size: N * block.rows * 4 };
-    logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: k === 0 ? 1 : 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
-    ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_chunk' }, [logits, args.labels, state, null, null, null, null], params, rowGrid.workgroups);
-  });
-  const grid = flatGrid(ctx, Math.ceil(N / 256));
-  const params = new Params().u32({ rows: N, cols: V, col_start: 0, first: 0, row_stride: grid.rowStride, nan_bits: NAN_BITS });
-  ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_finalize' }, [null, args.labels, state, null, null, args.lse, args.lossPerToken], params, grid.workgroups);
-  ctx.pool.release(scratch.buffer);
-  ctx.pool.release(state.buffer);
+export function softmaxWeightSplits(ctx: GpuContext, N: number, H: number, Vc: number): number {
+  if (ctx.caps.isCpu) return 1;
+  const t = matmulTile(N);
+  const tiles = Math.ceil(H / (4 * t.WG_X)) * Math.ceil(N / (t.WG_Y * t.RM));
+  const byMemory = Math.floor((N * Vc) / 4 / (N * H));
+  return Math.max(1, Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / tiles), Math.floor(Vc / SPLIT_MIN_K), byMemory));
+}
+
+/** Rows of W per K slice for `splits` slices of up to `maxRows` rows (a multiple of 4: aligned vec4 loads). */
+function sliceRows(maxRows: number, splits: number): number {
+  return Math.ceil(Math.ceil(maxRows / splits) / 4) * 4;
 }
 
 /**
- * dHidden (N, H) f32, overwritten = sum_v (softmax_iv - [v == label_i]) * dLoss_i * W[v, :].
- * lse (N) from the forward; dLoss (N) f32 is the upstream gradient per token (e.g. 1/count for the
- * token mean, per-token coefficients for DPO); ignored rows get 0 whatever dLoss says.
+ * GPU scratch bytes of a training forward's LM head at N tokens: the logits block (N x Vc f32)
+ * and, where the softmax-weighted product is split over K, its partial sums (<= a quarter of it).
+ * For memory plans; `weightRowAlign` and the binding limit as the launcher applies them.
  */
-export function lmHeadCrossEntropyBackward(ctx: GpuContext, args: LmHeadArgs & { lse: Binding; dLoss: Binding; dHidden: Binding }): void {
+export function lmHeadScratchBytes(ctx: GpuContext, N: number, H: number, V: number, weightType: StorageKind = 'f32', budgetBytes = DEFAULT_LOGITS_BUDGET_BYTES): number {
+  const Vc = Math.min(V, logitsChunkRows(ctx, N, budgetBytes, weightRowAlign(H, weightType), V));
+  const Ks = sliceRows(Vc, softmaxWeightSplits(ctx, N, H, Vc));
+  const slices = Math.ceil(Vc / Ks);
+  return N * Vc * 4 + (slices > 1 ? slices * N * H * 4 : 0);
+}
+
+interface SoftmaxWeightPass {
+  E: Binding; // (N, H) f32
+  state: Binding; // (N) vec4 (m, s, z, rescale) after this block's ce_forward_chunk
+  parts: Binding | null; // (slices, N, H) f32 partial sums; null: one block in one slice
+  Ks: number; // rows per K slice
+}
+
+/** E (N, H) = E * rescale + P_c @ W_c, P_c the block's logits scratch turned into probabilities. */
+function softmaxWeightBlock(ctx: GpuContext, args: LmHeadArgs, block: Block, probs: Binding, pass: SoftmaxWeightPass, first: boolean): void {
   const { N, H } = args;
+  const K = block.rows;
+  const bType = args.weightType ?? 'f32';
+  if (first && (!pass.parts || pass.Ks >= K)) {
+    matmul(ctx, { a: probs, b: block.weight, out: pass.E, M: N, N: H, K, aType: 'f32', bType });
+    return;
+  }
+  const parts = pass.parts!;
+  const Ks = Math.min(pass.Ks, K);
+  const full = Math.floor(K / Ks);
+  const rem = K - full * Ks;
+  // Slice z: columns [z Ks, (z + 1) Ks) of P_c (N, K) times those rows of W_c, into partial z.
+  matmul(ctx, { a: { data: probs, ld: K, batchStride: Ks }, b: { data: block.weight, kind: bType, batchStride: Ks * H }, out: { data: parts, batchStride: N * H }, M: N, N: H, K: Ks, batch: full });
+  if (rem > 0) {
+    matmul(ctx, { a: { data: probs, offset: full * Ks, ld: K }, b: { data: block.weight, kind: bType, offset: full * Ks * H }, out: { data: parts, offset: full * N * H }, M: N, N: H, K: rem });
+  }
+  const grid = flatGrid(ctx, Math.ceil((N * H) / 256));
+  const params = new Params().u32({ rows: N, cols: 0, col_start: 0, first: first ? 1 : 0, row_stride: grid.rowStride, nan_bits: NAN_BITS, probs: 0, width: H, parts: full + (rem > 0 ? 1 : 0) });
+  ctx.dispatch({ source: SOURCE, entryPoint: 'ce_softmax_weight_reduce' }, [parts, null, pass.state, null, null, null, null, pass.E], params, grid.workgroups);
+}
+
+/**
+ * lossPerToken (N) f32 = lse[i] - logit_i[label_i] (0 where ignored, NaN for a label outside
+ * [0, V)); lse (N) f32 = logsumexp_v logit_i[v]. With softmaxWeight (a training forward), also
+ * softmaxWeight (N, H) f32 = softmax(logits) @ W, what lmHeadCrossEntropyBackward needs.
+ * `splitK` overrides the K slices of that product (tests; default softmaxWeightSplits).
+ */
+export function lmHeadCrossEntropyForward(ctx: GpuContext, args: LmHeadArgs & { lossPerToken: Binding; lse: Binding; softmaxWeight?: Binding; splitK?: number }): void {
+  const { N, V, H } = args;
   if (N === 0) return;
   const { list, maxRows } = blocks(ctx, args);
-  const scratch = scratchSlice(ctx, N * maxRows * 4);
+  const scratch = scratchSlice(ctx, N * maxRows * 4); // (N, Vc) f32
+  const state = scratchSlice(ctx, N * 16); // (N) of (max, sum exp, label logit, rescale)
   const rowGrid = flatGrid(ctx, N);
+  let pass: SoftmaxWeightPass | null = null;
+  if (args.softmaxWeight) {
+    const splits = args.splitK ?? softmaxWeightSplits(ctx, N, H, maxRows);
+    const Ks = sliceRows(maxRows, splits);
+    const slices = Math.ceil(maxRows / Ks);
+    pass = { E: args.softmaxWeight, state, parts: slices > 1 || list.length > 1 ? scratchSlice(ctx, slices * N * H * 4) : null, Ks };
+  }
   list.forEach((block, k) => {
     const logits = { ...scratch, size: N * block.rows * 4 };
     logitsBlock(ctx, args, block, logits);
-    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS });
-    ctx.dispatch({ source: SOURCE, entryPoint: 'ce_backward_chunk' }, [logits, args.labels, null, args.lse, args.dLoss, null, null], params, rowGrid.workgroups);
-    // dHidden (N, H) (+)= dlogits_c (N, rows) @ W_c (rows, H)
-    matmul(ctx, { a: logits, b: block.weight, out: args.dHidden, M: N, N: H, K: block.rows, accumulate: k > 0, aType: 'f32', bType: args.weightType ?? 'f32' });
+    const params = new Params().u32({ rows: N, cols: block.rows, col_start: block.colStart, first: k === 0 ? 1 : 0, row_stride: rowGrid.rowStride, nan_bits: NAN_BITS, probs: pass ? 1 : 0, width: 0, parts: 0 });
+    ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_chunk' }, [logits, args.labels, state], params, rowGrid.workgroups);
+    if (pass) softmaxWeightBlock(ctx, args, block, logits, pass, k === 0);
   });
+  const grid = flatGrid(ctx, Math.ceil(N / 256));
+  const params = new Params().u32({ rows: N, cols: V, col_start: 0, first: 0, row_stride: grid.rowStride, nan_bits: NAN_BITS, probs: 0, width: 0, parts: 0 });
+  ctx.dispatch({ source: SOURCE, entryPoint: 'ce_forward_finalize' }, [null, args.labels, state, null, null, args.lse, args.lossPerToken], params, grid.workgroups);
   ctx.pool.release(scratch.buffer);
+  ctx.pool.release(state.buffer);
+  if (pass?.parts) ctx.pool.release((pass.parts as { buffer: GPUBuffer }).buffer);
+}
+
+/**
+ * The backward, in place: softmaxWeight (N, H) f32 holds E from the training forward on entry and
+ * dHidden = sum_v (softmax_iv - [v == label_i]) * dLoss_i * W[v, :] = dLoss_i * (E_i - W[label_i])
+ * on return (0 for ignored rows whatever dLoss says). dLoss (N) f32 is the upstream gradient per
+ * token (e.g. 1/count for the token mean, per-token coefficients for DPO). One dispatch per chunk.
+ */
+export function lmHeadCrossEntropyBackward(ctx: GpuContext, args: Omit<LmHeadArgs, 'hidden'> & { dLoss: Binding; softmaxWeight: Binding }): void {
+  const { N, H } = args;
+  if (N === 0) return;
+  const weightType = args.weightType ?? 'f32';
+  const preamble = operandWgsl({ name: 'w', kind: weightType, binding: 4, batched: false });
+  const grid = flatGrid(ctx, Math.ceil((N * H) / 256));
+  const sorted = [...args.chunks].sort((a, b) => a.rowStart - b.rowStart);
+  sorted.forEach((c, k) => {
+    const params = new Params().u32({ rows: N, width: H, row_start: c.rowStart, chunk_rows: c.rows, first: k === 0 ? 1 : 0, row_stride: grid.rowStride, w_off: 0, w_ld: H });
+    ctx.dispatch({ source: BACKWARD, entryPoint: 'ce_backward_hidden', preamble }, [args.labels, args.dLoss, args.softmaxWeight, c.weight], params, grid.workgroups);
+  });
 }

@@ -7,7 +7,8 @@
 //   second   + alpha2 * A2 @ op(B2) in the same accumulator (LoRA: y = x W^T + s t B^T)
 //   epilogue bias; out = / += / residual + ...; columns split over two buffers; LoRA block diagonal
 //   operands storage kinds from operands.ts: f32, packed f16/bf16, dropout-masked, LoRA
-//            block-diagonal, split over two buffers
+//            block-diagonal, split over two buffers, NF4 4-bit weight groups (QLoRA: forward
+//            y = x W^T with transB and dX = dY W over the same buffer; never a weight gradient)
 // Transposes, the second pair and the tile shape are WGSL override constants; operand and epilogue
 // kinds are preamble functions; shapes, offsets and strides travel in Params.
 import { GpuValidationError } from '../gpu/errors.ts';
@@ -214,6 +215,7 @@ function vec4Ok(args: MatmulArgs, r: Resolved): boolean {
   const ok = (x: Resolved['a'], contig: number) => {
     if (contig % 4 !== 0) return false;
     if (x.kind === 'lora_bd') return true;
+    if (x.kind === 'nf4') return x.offset === 0 && x.ld % 4 === 0; // runs of 4 stay in one member, block and code word
     if (x.kind === 'split2') return (args.split ?? 0) % 4 === 0 && x.ld % 4 === 0;
     return x.offset % 4 === 0 && x.ld % 4 === 0 && (batch === 1 || x.batchStride % 4 === 0);
   };
@@ -243,6 +245,7 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
   const kinds = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind];
   if (r.a2 && r.a2.kind !== 'f32') throw new GpuValidationError('matmul', `the second pair's A must be f32, got ${r.a2.kind}`);
   if (r.b.kind === 'split2' || r.b2?.kind === 'split2') throw new GpuValidationError('matmul', 'only A and the output can be split2');
+  if (r.a.kind === 'nf4' || r.b2?.kind === 'nf4') throw new GpuValidationError('matmul', 'only B can be an nf4 weight');
   if (kinds.includes('dropout') && !args.dropout) throw new GpuValidationError('matmul', 'a dropout operand needs args.dropout');
   if (kinds.includes('lora_bd') && !args.segments) throw new GpuValidationError('matmul', 'a lora_bd operand needs args.segments');
   if (kinds.includes('split2') && args.split === undefined) throw new GpuValidationError('matmul', 'a split2 operand needs args.split');
@@ -360,6 +363,7 @@ export function matmulPlan(ctx: GpuContext, args: MatmulArgs): MatmulPlan | null
   if (r.out.kind === 'f32') checkExtent('out', r.out, 'f32', M, N, batch, r.out.ld, r.out.offset, r.out.batchStride);
   if (r.a2) checkExtent('A2', r.a2, r.a2.kind, M, K2, 1, r.a2.ld, r.a2.offset, 0);
   if (r.b2) checkExtent('B2', r.b2, r.b2.kind, args.second?.transB ? N : K2, args.second?.transB ? K2 : N, 1, r.b2.ld, r.b2.offset, 0);
+  if (r.b.kind === 'nf4' && (r.b.offset !== 0 || batch !== 1)) throw new GpuValidationError('matmul', 'an nf4 weight is read whole (offset 0) and not batched');
   if ((r.out.kind !== 'f32' || r.a.kind === 'split2' || r.b.kind === 'split2') && batch !== 1) {
     throw new GpuValidationError('matmul', 'split and block-diagonal outputs are not batched');
   }

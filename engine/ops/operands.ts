@@ -23,14 +23,17 @@
 //   split2   a (rows, ld) matrix stored as two buffers: columns [0, split) in X, the rest in X_hi
 //            (gate and up halves of the fused MLP projection).
 //
-// Adding a format (e.g. NF4 for QLoRA): add a kind here whose X_load decodes element i (4-bit code
-// -> NF4 table value * absmax[i / blocksize]); declare its extra storage (absmax, ...) at the slot's
-// aux binding (matmul: B_AUX_BINDING) and read any constants from the Params fields b_aux0 / b_aux1,
-// which the kernel reserves for this. Give X_load4 the same meaning for 4 consecutive elements, and
-// add the kind's bytes per element to elementBytes. Nothing in matmul.wgsl changes.
+//   nf4      a frozen 4-bit weight group (QLoRA): bitsandbytes NF4 codes and block scales of 1 to 3
+//            members concatenated along rows, one self-describing array<u32> (quant/gpuLayout.ts),
+//            dequantized per element by nf4Weight.wgsl exactly as dequantize_4bit; ~0.52 bytes per
+//            weight. One whole weight (offset 0, not batched), one nf4 slot per kernel.
+//
+// Adding a format: add a kind here whose X_load decodes element i; give X_load4 the same meaning
+// for 4 consecutive elements (or four X_load calls). Nothing in matmul.wgsl changes.
+import nf4Fetch from '../wgsl/nf4Weight.wgsl?raw';
 
 export type StorageKind = 'f32' | 'f16' | 'bf16';
-export type OperandKind = StorageKind | 'dropout' | 'lora_bd' | 'split2';
+export type OperandKind = StorageKind | 'dropout' | 'lora_bd' | 'split2' | 'nf4';
 
 /** Bytes one element takes in a buffer of this storage kind. */
 export function elementBytes(kind: StorageKind): number {
@@ -117,6 +120,17 @@ fn ${X}_load(z: u32, r: u32, c: u32) -> f32 {
   return ${X}[p.${X}_off + (r - seg_start(s) + seg_base(s)) * p.seg_r + c % p.seg_r];
 }
 ${scalar4}`;
+    case 'nf4':
+      // The binding is named nf4_buf (what nf4Weight.wgsl reads), so one slot per kernel may be nf4.
+      return `${at} nf4_buf: array<u32>;
+${nf4Fetch}
+fn ${X}_load(z: u32, r: u32, c: u32) -> f32 {
+${unused}  return nf4_load(${index});
+}
+fn ${X}_load4(z: u32, r: u32, c: u32) -> vec4<f32> {
+${unused}  return nf4_load4(${index});
+}
+`;
     case 'split2': {
       const hi = `@group(0) @binding(${s.hiBinding}) var<storage, read>`;
       const lo = (i: string) => (vec4 ? `${X}_v4[(${i}) / 4u][(${i}) % 4u]` : `${X}[${i}]`);

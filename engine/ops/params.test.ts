@@ -25,8 +25,8 @@ import { swigluBackward, swigluForward } from './swiglu.ts';
 import { completionLogprobSums, completionNllBackward } from './completionLogprobs.ts';
 import { ktoKl, ktoLoss, orpoLoss, rewardLoss, simpoLoss } from './preferenceLosses.ts';
 import { scoreHeadBackward, scoreHeadForward } from './scoreHead.ts';
-import { nf4Dequantize, nf4MatmulBackwardDx, nf4MatmulForward, uploadNf4Weight } from './nf4Matmul.ts';
 import { quantizeWeight } from '../quant/nf4Weight.ts';
+import { packNf4Group } from '../quant/gpuLayout.ts';
 
 /** Records every dispatch it makes (then makes it for real). */
 class RecordingContext extends GpuContext {
@@ -78,8 +78,9 @@ async function runEveryLauncher(c: GpuContext): Promise<void> {
   dropoutBackwardSum(c, { parts: f(2 * H), dx: f(H), n: H, items: 2, p: 0.1, seed: 1 });
   const labels = i32([1, -100, 3]);
   const chunks = [{ weight: f(V * H), rowStart: 0, rows: V }];
-  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N) });
-  lmHeadCrossEntropyBackward(c, { hidden: f(N * H), chunks, N, H, V, labels, lse: f(N), dLoss: f(N), dHidden: f(N * H) });
+  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N), softmaxWeight: f(N * H) });
+  lmHeadCrossEntropyForward(c, { hidden: f(N * H), chunks, N, H, V, labels, lossPerToken: f(N), lse: f(N), softmaxWeight: f(N * H), splitK: 2 });
+  lmHeadCrossEntropyBackward(c, { chunks, N, H, V, labels, dLoss: f(N), softmaxWeight: f(N * H) });
   maskedTokenMean(c, { lossPerToken: f(N), labels, N, out: f(2) });
   maskedTokenMeanBackward(c, { labels, N, dMean: 1, dLoss: f(N) });
   sequenceLogprobSums(c, { lossPerToken: f(N), labels, S: 1, T: N, out: f(1) });
@@ -104,10 +105,9 @@ async function runEveryLauncher(c: GpuContext): Promise<void> {
   const score = { hidden: f(N * H), weight: f(H), positions: u([2]), B: 1, T: N, H };
   scoreHeadForward(c, { ...score, rewards: f(1) });
   scoreHeadBackward(c, { ...score, dRewards: f(1), dHidden: f(N * H), dWeight: f(H), accumulate: false });
-  const w = uploadNf4Weight(c.device, quantizeWeight(new Float32Array(4 * 64).fill(0.25), [4, 64], 'BF16', { doubleQuant: false }));
-  nf4MatmulForward(c, { x: f(N * 64), w, y: f(N * 4), M: N });
-  nf4MatmulBackwardDx(c, { dy: f(N * 4), w, dx: f(N * 64), M: N });
-  nf4Dequantize(c, w, f(4 * 64));
+  const nf4 = { data: upload(c.device, packNf4Group([quantizeWeight(new Float32Array(4 * 64).fill(0.25), [4, 64], 'BF16', { doubleQuant: true })])), kind: 'nf4' as const };
+  matmul(c, { a: f(N * 64), b: nf4, out: f(N * 4), M: N, N: 4, K: 64, transB: true });
+  matmul(c, { a: f(N * 4), b: nf4, out: f(N * 64), M: N, N: 64, K: 4 });
   await c.sync();
 }
 

@@ -3,7 +3,7 @@
 // 512, batch 1, gradient checkpointing).
 import { describe, expect, it } from 'vitest';
 import { modelSpecFromConfig } from '../model/config.ts';
-import { nf4BytesPerParam, nf4GpuBytes } from './gpuLayout.ts';
+import { HEADER_WORDS, nf4BytesPerParam, nf4GpuBytes } from './gpuLayout.ts';
 import { LINEAR_MODULES, linearShape, planTrainingMemory, type MemoryPlanOptions } from './memoryPlan.ts';
 
 const GiB = 2 ** 30;
@@ -24,8 +24,10 @@ const RUN: MemoryPlanOptions = {
 describe('QLoRA memory plan', () => {
   it('NF4 bytes per parameter: 0.5 + 1/64 + 4/16384 with double quantization, 0.5 + 4/64 without', () => {
     const n = 4864 * 896;
-    expect(nf4GpuBytes(n, true)).toBe(4 * 24 + n / 2 + n / 64 + 4 * Math.ceil(n / 64 / 256) + 1024);
-    expect(nf4GpuBytes(n, false)).toBe(4 * 24 + n / 2 + (4 * n) / 64);
+    // The header (HEADER_WORDS u32), then sections starting at multiples of 4 words (gpuLayout.ts).
+    const words4 = (w: number) => Math.ceil(w / 4) * 4;
+    expect(nf4GpuBytes(n, true)).toBe(4 * HEADER_WORDS + n / 2 + n / 64 + 4 * words4(Math.ceil(n / 64 / 256)) + 1024);
+    expect(nf4GpuBytes(n, false)).toBe(4 * HEADER_WORDS + n / 2 + (4 * n) / 64);
     for (const spec of [QWEN25_05B, LLAMA32_1B]) {
       for (const m of LINEAR_MODULES) {
         const { outFeatures, inFeatures } = linearShape(spec, m);

@@ -20,6 +20,8 @@ export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
 export const PACKING_STRATEGIES = ['bfd', 'bfd_split', 'wrapped'] as const;
 export type PackingStrategy = (typeof PACKING_STRATEGIES)[number];
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
+/** bitsandbytes' 4-bit types Whetstone computes with (fp4 is refused with a hint: FieldMeta.refused). */
+export const BNB_4BIT_QUANT_TYPES = ['nf4'] as const;
 
 /** Where a key sits: the CLI's --help order and the studio's fieldsets. */
 export const RECIPE_GROUPS = {
@@ -57,6 +59,8 @@ export interface FieldMeta {
   form?: FormMeta;
   /** The default as the CLI's --help says it, when it is not the schema's value (the method: from the data). */
   defaultText?: string;
+  /** Values people will try that are refused with their own message and hint (resolveRecipe, the CLI's parser), e.g. fp4. */
+  refused?: Record<string, { why: string; hint: string }>;
 }
 
 export interface RecipeField<S extends z.ZodType = z.ZodType> extends FieldMeta {
@@ -214,6 +218,25 @@ export const RECIPE_FIELDS = {
     form: { label: 'Gradient checkpointing' },
   }),
   skip_invalid_rows: field(z.boolean().default(false), { group: 'data', help: 'train on the valid rows of a file with invalid ones' }),
+  // QLoRA: transformers' BitsAndBytesConfig names, applied when the model loads (engine/quant/loadNf4.ts).
+  load_in_4bit: field(z.boolean().default(false), {
+    group: 'memory',
+    help: 'QLoRA: the decoder linears in 4-bit NF4 as bitsandbytes quantizes them (about 0.53 bytes per weight), LoRA and its optimizer in f32; a *-bnb-4bit checkpoint is 4-bit anyway',
+    form: { label: '4-bit base (QLoRA)' },
+  }),
+  bnb_4bit_quant_type: field(z.enum(BNB_4BIT_QUANT_TYPES).default('nf4'), {
+    group: 'memory',
+    help: 'the 4-bit data type (fp4 is refused: NF4 is what QLoRA and the hub checkpoints use)',
+    form: { label: '4-bit data type', advanced: true },
+    refused: {
+      fp4: { why: 'fp4 is not supported (Whetstone quantizes to NF4 only)', hint: 'Use bnb_4bit_quant_type nf4, the QLoRA data type (and what the *-bnb-4bit hub checkpoints use).' },
+    },
+  }),
+  bnb_4bit_use_double_quant: field(z.boolean().default(false), {
+    group: 'memory',
+    help: 'with load_in_4bit: quantize the 4-bit block scales again (8-bit, blocks of 256), about 0.4 bits per weight less',
+    form: { label: 'Double quantization (4-bit)', advanced: true },
+  }),
 };
 
 export type RecipeKey = keyof typeof RECIPE_FIELDS;

@@ -4,7 +4,7 @@
 // Pure (zod only): the studio imports this file (see eslint.config.js).
 import { z } from 'zod';
 import { WhetstoneError } from '../errors.ts';
-import { RECIPE_FIELDS } from './fields.ts';
+import { RECIPE_FIELDS, type FieldMeta } from './fields.ts';
 import { isMethod, METHOD_INFO, type Method, type MethodInfo } from './methods.ts';
 
 type Shape = { [K in keyof typeof RECIPE_FIELDS]: (typeof RECIPE_FIELDS)[K]['schema'] };
@@ -18,8 +18,8 @@ export type RecipeInput = z.input<typeof recipeSchema>;
 export type Recipe = z.output<typeof recipeSchema>;
 
 export class RecipeError extends WhetstoneError {
-  constructor(message: string) {
-    super(`Invalid recipe: ${message}`, 'Fix the option named above (the names are the same as TRL/transformers training arguments).');
+  constructor(message: string, hint = 'Fix the option named above (the names are the same as TRL/transformers training arguments).') {
+    super(`Invalid recipe: ${message}`, hint);
   }
 }
 
@@ -27,6 +27,7 @@ export class RecipeError extends WhetstoneError {
 export function resolveRecipe(input: unknown): Recipe {
   const given = (input ?? {}) as Record<string, unknown>;
   const method = typeof given === 'object' && isMethod(given.method ?? 'sft') ? ((given.method ?? 'sft') as Method) : null;
+  if (given && typeof given === 'object') for (const [key, value] of Object.entries(given)) refuseValue(key, value);
   // A key the input leaves out takes the method's default where it has one (METHOD_INFO.defaults).
   const parsed = recipeSchema.safeParse(method && !Array.isArray(given) ? { ...METHOD_INFO[method].defaults, ...withoutUndefined(given) } : given);
   if (!parsed.success) {
@@ -39,6 +40,13 @@ export function resolveRecipe(input: unknown): Recipe {
     throw new RecipeError(`per_device_train_batch_size: ${parsed.data.method.toUpperCase()} needs at least ${min.size} ${METHOD_INFO[parsed.data.method].unit[1]} per batch: ${min.why}`);
   }
   return parsed.data;
+}
+
+/** Throws the RecipeError of a value the field table refuses with its own hint (FieldMeta.refused), e.g. bnb_4bit_quant_type fp4. */
+export function refuseValue(key: string, value: unknown): void {
+  const refused = (RECIPE_FIELDS as Record<string, FieldMeta>)[key]?.refused;
+  const r = typeof value === 'string' && refused ? refused[value] : undefined;
+  if (r) throw new RecipeError(`${key} ${r.why}`, r.hint);
 }
 
 function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {

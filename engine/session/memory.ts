@@ -6,6 +6,7 @@
 //   activations  LlamaModel.activationBytes(rows, max_length, gradient_checkpointing), rows =
 //                per_device_train_batch_size × the objective's sequences per example (DPO: 2,
 //                chosen and rejected in one batch)
+// with the weights of a 16-bit and of a 4-bit base side by side (quant/weightOptions.ts).
 // WebGPU does not say how much memory a GPU has; it only limits one buffer (maxBufferSize) and one
 // storage binding (maxStorageBufferBindingSize). So the total is checked against a budget derived
 // from those (memoryBudget), and the largest activation (the (rows·T, I) MLP tensors, bound whole)
@@ -18,6 +19,7 @@ import type { LlamaModel } from '../model/model.ts';
 import { moduleShape } from '../model/modules.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { OBJECTIVES } from '../train/objectives/index.ts';
+import { weightBytesByBase } from '../quant/weightOptions.ts';
 
 export interface MemoryEstimate {
   weightsBytes: number;
@@ -26,7 +28,17 @@ export interface MemoryEstimate {
   totalBytes: number;
   limitBytes: number; // what the device allows for one buffer / in total, as far as WebGPU tells
   fits: boolean;
-  advice: string | null; // what to change when it does not fit (batch, max_length, r, checkpointing)
+  advice: string | null; // what to change when it does not fit (batch, max_length, r, checkpointing, load_in_4bit)
+  /** The weights are estimated 4-bit (recipe.load_in_4bit, or a pre-quantized checkpoint). */
+  loadIn4bit: boolean;
+  /** The same recipe with a 16-bit base (null: a pre-quantized checkpoint) and with a 4-bit one (the studio's QLoRA switch). */
+  bases: { sixteenBit: BaseEstimate | null; fourBit: BaseEstimate };
+}
+
+export interface BaseEstimate {
+  weightsBytes: number;
+  totalBytes: number;
+  fits: boolean;
 }
 
 /** Bytes of the loaded model's weights on the GPU. */
@@ -73,23 +85,34 @@ function sizes(model: LlamaModel, recipe: Recipe, s: Shape): Sizes {
 }
 
 export function estimateTrainingMemory(loaded: LoadedModel, caps: GpuCaps, recipe: Recipe): MemoryEstimate {
-  const weightsBytes = weightBytes(loaded);
+  const byBase = weightBytesByBase(loaded, recipe.bnb_4bit_use_double_quant);
+  const loadIn4bit = recipe.load_in_4bit || byBase.sixteenBit === null;
+  const quantized = loaded.model.weights.quantization;
+  // As loaded when the recipe loads it so (measured buffers), else as the recipe would load it.
+  const loadedAsRecipe = Boolean(quantized) === loadIn4bit && (!quantized || quantized.preQuantized || quantized.doubleQuant === recipe.bnb_4bit_use_double_quant);
+  const weightsBytes = loadedAsRecipe ? weightBytes(loaded) : loadIn4bit ? byBase.fourBit : byBase.sixteenBit!;
   const limitBytes = memoryBudget(caps);
   const shape: Shape = { batch: recipe.per_device_train_batch_size, maxLength: recipe.max_length, checkpointing: recipe.gradient_checkpointing, r: recipe.lora_r };
-  const fitsWith = (s: Shape): boolean => {
+  const fitsWithWeights = (w: number, s: Shape): boolean => {
     const z = sizes(loaded.model, recipe, s);
-    return weightsBytes + z.lora + z.activations <= limitBytes && z.largestBuffer <= caps.maxStorageBufferBindingSize;
+    return w + z.lora + z.activations <= limitBytes && z.largestBuffer <= caps.maxStorageBufferBindingSize;
   };
+  const fitsWith = (s: Shape) => fitsWithWeights(weightsBytes, s);
   const z = sizes(loaded.model, recipe, shape);
   const totalBytes = weightsBytes + z.lora + z.activations;
   const fits = fitsWith(shape);
-  const estimate: MemoryEstimate = { weightsBytes, loraBytes: z.lora, activationBytes: z.activations, totalBytes, limitBytes, fits, advice: null };
+  const base = (w: number): BaseEstimate => ({ weightsBytes: w, totalBytes: w + z.lora + z.activations, fits: fitsWithWeights(w, shape) });
+  const bases = { sixteenBit: byBase.sixteenBit === null ? null : base(byBase.sixteenBit), fourBit: base(byBase.fourBit) };
+  const estimate: MemoryEstimate = { weightsBytes, loraBytes: z.lora, activationBytes: z.activations, totalBytes, limitBytes, fits, advice: null, loadIn4bit, bases };
   if (fits) return estimate;
 
   const tips: string[] = [];
+  if (!loadIn4bit && bases.fourBit.fits) {
+    tips.push(`Turn on load_in_4bit (QLoRA): the weights then take ${formatBytes(byBase.fourBit)} instead of ${formatBytes(weightsBytes)}.`);
+  }
   const tiny: Shape = { batch: 1, maxLength: Math.min(shape.maxLength, 128), checkpointing: true, r: Math.min(shape.r, 4) };
   if (weightsBytes >= limitBytes || !fitsWith(tiny)) {
-    tips.push(`The model's weights alone take ${formatBytes(weightsBytes)} of the ${formatBytes(limitBytes)} this GPU allows: pick a smaller model.`);
+    if (tips.length === 0) tips.push(`The model's weights alone take ${formatBytes(weightsBytes)} of the ${formatBytes(limitBytes)} this GPU allows: pick a smaller model.`);
   } else {
     if (!shape.checkpointing && fitsWith({ ...shape, checkpointing: true })) {
       tips.push('Turn on gradient_checkpointing (it recomputes activations instead of keeping them).');

@@ -20,6 +20,7 @@ import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../lora/peft.ts';
 import type { LoraAdapter } from '../lora/types.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { LlamaModel } from '../model/model.ts';
+import { checkLoadedAsRecipe } from '../quant/loadNf4.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import type { CheckpointExpectation } from '../train/checkpointCheck.ts';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpointState.ts';
@@ -109,6 +110,7 @@ export async function prepareTraining(init: TrainingSessionInit): Promise<Traini
   const { ctx, loaded, recipe } = init;
   const warn = (w: string) => init.callbacks?.onWarning?.(w);
   for (const w of absurdValueWarnings(recipe, loaded.spec)) warn(w);
+  checkLoadedAsRecipe(loaded.model.weights.quantization, recipe);
   const estimate = estimateTrainingMemory(loaded, ctx.caps, recipe);
   if (!estimate.fits) {
     if (init.memoryPolicy !== 'warn') throw trainingOutOfMemory(estimate, recipe, null);

@@ -81,6 +81,9 @@ export const TRL_NAMES = {
   desirable_weight: cfg('desirable_weight', ['kto']),
   undesirable_weight: cfg('undesirable_weight', ['kto']),
   center_rewards_coefficient: cfg('center_rewards_coefficient', ['reward']),
+  load_in_4bit: { to: 'project', how: 'train.py loads the model with quantization_config=BitsAndBytesConfig(load_in_4bit=True, ...) (bitsandbytes, CUDA)' },
+  bnb_4bit_quant_type: { to: 'project', how: "BitsAndBytesConfig's bnb_4bit_quant_type, with load_in_4bit" },
+  bnb_4bit_use_double_quant: { to: 'project', how: "BitsAndBytesConfig's bnb_4bit_use_double_quant, with load_in_4bit" },
 } as const satisfies Record<RecipeKey, TrlTarget>;
 
 export type TrlRecipeKey = keyof typeof TRL_NAMES;

@@ -55,6 +55,23 @@ describe('train.py', () => {
     expect(trainPy(project({ method: 'dpo', loss_type: 'ipo' }))).toContain('    loss_type="ipo",');
   });
 
+  it('QLoRA: load_in_4bit loads the model with a BitsAndBytesConfig; fp4 is refused with a hint', () => {
+    const q = trainPy(project({ method: 'sft', load_in_4bit: true, bnb_4bit_use_double_quant: true }, 'messages'));
+    expect(q).toContain(', AutoTokenizer, BitsAndBytesConfig\n');
+    expect(q).toContain('from_pretrained(MODEL, torch_dtype="auto", quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True))');
+    expect(trainPy(project({ method: 'sft' }, 'messages'))).not.toContain('BitsAndBytesConfig');
+    const fp4 = (() => {
+      try {
+        resolveRecipe({ load_in_4bit: true, bnb_4bit_quant_type: 'fp4' });
+      } catch (e) {
+        return e as RecipeError;
+      }
+    })();
+    expect(fp4).toBeInstanceOf(RecipeError);
+    expect(fp4!.message).toContain('bnb_4bit_quant_type fp4 is not supported');
+    expect(fp4!.hint).toContain('Use bnb_4bit_quant_type nf4');
+  });
+
   it('refuses what TRL would refuse, with the recipe key named', () => {
     expect(() => resolveRecipe({ method: 'kto', per_device_train_batch_size: 1 })).toThrow(/per_device_train_batch_size: KTO needs at least 2 examples per batch/);
     expect(() => resolveRecipe({ method: 'ppo' })).toThrow(RecipeError);

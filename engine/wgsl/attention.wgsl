@@ -18,8 +18,12 @@
 //                               keys through workgroup memory with an online softmax.
 //   attention_backward_delta   flat grid over B*Tq*n_heads rows: stats = (lse, D).
 //   attention_backward_dkdv    grid (ceil(Tk/BK), n_kv, B): BK keys stream Q/dO tiles of BQ rows
-//                               of every query head of the group; one thread group per key row.
-//   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles.
+//                               of every query head of the group; each thread accumulates KC
+//                               keys over a share of the head dims.
+//   attention_backward_dq      grid (ceil(Tq/BQ), n_heads, B): BQ query rows stream K/V tiles;
+//                               each thread accumulates KC rows over a share of the head dims.
+//   Both recompute P and dS per tile pair in backward_pairs; it and the forward's forward_scores
+//   are register-tiled over the owned side (each owned vec4 read once for NS pairs).
 // Thread layout for the row-owning side: lanes = 64 / rows threads per owned row, lane t holds
 // vec4 chunks t, t + lanes, ... (DPT4 of them) of the row's accumulator in registers.
 // Workgroup tiles hold rows of HD4 = ceil(HD / 4) vec4s, zero padded past HD.
@@ -52,9 +56,19 @@ override BQ: u32 = 16u;        // query rows per tile
 override BK: u32 = 16u;        // key rows per tile
 override DPT4: u32 = 4u;       // vec4 chunks per thread of the row-owning side: ceil(HD4 / lanes)
 override HD4: u32 = (HD + 3u) / 4u;
+// Score phases (forward_scores, backward_pairs): which side a thread owns (dkdv: keys; forward,
+// dq: query rows) and how many streamed indices each takes: ceil(streamed rows / (NT / owned rows)).
+override KEYS_OWNED: bool = false;
+override NS: u32 = 1u;
+// The backward's accumulation: owned keys (dkdv) or query rows (dq) per thread, KC * DPT4 <=
+// MAXDPT4 accumulators (each of dK and dV in dkdv), so one vec4 read of dO / Q (dkdv) or K (dq)
+// feeds KC of them.
+override KC: u32 = 1u;
 
 const NT: u32 = 64u;           // threads per workgroup
 const MAXDPT4: u32 = 8u;       // register accumulator capacity in vec4s (HD <= 256 with >= 8 lanes)
+const MAXKC: u32 = 8u;         // owned keys / rows per thread in the backward's accumulation
+const MAXNS: u32 = 32u;        // pair accumulators per thread (NS <= 32: 32 streamed rows, 1 owned)
 const MASKED: f32 = -1e30;     // score of a masked pair; real scaled scores never come close
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -172,33 +186,89 @@ fn load_v_tile(b: u32, g: u32, k0: u32, tid: u32) {
   }
 }
 
-fn dot_q_k(r: u32, c: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < p.hd4; d++) { s += dot(tq[r * HD4 + d], tk[c * HD4 + d]); }
-  return s;
-}
-
-fn dot_do_v(r: u32, c: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < p.hd4; d++) { s += dot(tdo[r * HD4 + d], tv[c * HD4 + d]); }
-  return s;
-}
-
-// Backward pair (query row q0 + r of head h, key k0 + c): writes P to ts and dS to tds.
-fn backward_pair(b: u32, h: u32, q0: u32, k0: u32, e: u32) {
-  let r = e / p.bk;
-  let c = e % p.bk;
+// Backward pair (query row q0 + r of head h, key k0 + c) from its two dot products: P to ts, dS to tds.
+fn backward_pair_store(b: u32, h: u32, q0: u32, k0: u32, r: u32, c: u32, qk: f32, dov: f32) {
   let i = q0 + r;
-  let j = k0 + c;
   var pij = 0.0;
   var dsij = 0.0;
-  if (i < p.Tq && allowed(b, p.Tk - p.Tq + i, j)) {
+  if (i < p.Tq && allowed(b, p.Tk - p.Tq + i, k0 + c)) {
     let st = stats[row_index(b, h, i)];
-    pij = exp(dot_q_k(r, c) * p.scale - st.x);
-    dsij = pij * (dot_do_v(r, c) - st.y);
+    pij = exp(qk * p.scale - st.x);
+    dsij = pij * (dov - st.y);
   }
-  ts[e] = pij;
-  tds[e] = dsij;
+  ts[r * BK + c] = pij;
+  tds[r * BK + c] = dsij;
+}
+
+// Every pair of the tile, register-tiled: thread tid owns one index o = tid % OWNED of the side its
+// kernel owns (dkdv: a key, dq: a query row) and streamed indices tid / OWNED + s * (NT / OWNED)
+// (s < NS), so each owned vec4 of K and V (dkdv) or Q and dO (dq) is read from workgroup memory
+// once per head-dim chunk for NS pairs instead of once per pair. KEYS_OWNED picks the side.
+fn backward_pairs(b: u32, h: u32, q0: u32, k0: u32, tid: u32) {
+  let owned = select(BQ, BK, KEYS_OWNED);
+  let streamed = select(p.bk, p.bq, KEYS_OWNED);
+  let o = tid % owned;
+  let s0 = tid / owned;
+  let step = NT / owned;
+  var qk: array<f32, MAXNS>;
+  var dov: array<f32, MAXNS>;
+  for (var s = 0u; s < NS; s++) {
+    qk[s] = 0.0;
+    dov[s] = 0.0;
+  }
+  for (var d = 0u; d < p.hd4; d++) {
+    var a: vec4<f32>; // the owned row's chunk d: K and V (dkdv) or Q and dO (dq)
+    var a2: vec4<f32>;
+    if (KEYS_OWNED) {
+      a = tk[o * HD4 + d];
+      a2 = tv[o * HD4 + d];
+    } else {
+      a = tq[o * HD4 + d];
+      a2 = tdo[o * HD4 + d];
+    }
+    for (var s = 0u; s < NS; s++) {
+      let x = min(s0 + s * step, streamed - 1u); // past the tile: a real row, result unused
+      if (KEYS_OWNED) {
+        qk[s] += dot(tq[x * HD4 + d], a);
+        dov[s] += dot(tdo[x * HD4 + d], a2);
+      } else {
+        qk[s] += dot(a, tk[x * HD4 + d]);
+        dov[s] += dot(a2, tv[x * HD4 + d]);
+      }
+    }
+  }
+  for (var s = 0u; s < NS; s++) {
+    let x = s0 + s * step;
+    if (x < streamed) {
+      if (KEYS_OWNED) { backward_pair_store(b, h, q0, k0, x, o, qk[s], dov[s]); } else { backward_pair_store(b, h, q0, k0, o, x, qk[s], dov[s]); }
+    }
+  }
+}
+
+// The forward's scores of the tile into ts (MASKED where not allowed), register-tiled as
+// backward_pairs: thread tid owns query row tid % BQ and keys tid / BQ + s * (NT / BQ), s < NS.
+fn forward_scores(b: u32, q0: u32, k0: u32, tid: u32) {
+  let o = tid % BQ;
+  let s0 = tid / BQ;
+  let step = NT / BQ;
+  var qk: array<f32, MAXNS>;
+  for (var s = 0u; s < NS; s++) { qk[s] = 0.0; }
+  for (var d = 0u; d < p.hd4; d++) {
+    let a = tq[o * HD4 + d];
+    for (var s = 0u; s < NS; s++) {
+      let x = min(s0 + s * step, p.bk - 1u); // past the tile: a real row, result unused
+      qk[s] += dot(a, tk[x * HD4 + d]);
+    }
+  }
+  let i = q0 + o;
+  for (var s = 0u; s < NS; s++) {
+    let x = s0 + s * step;
+    if (x < p.bk) {
+      var sc = MASKED;
+      if (i < p.Tq && allowed(b, p.Tk - p.Tq + i, k0 + x)) { sc = qk[s]; }
+      ts[o * BK + x] = sc;
+    }
+  }
 }
 
 @compute @workgroup_size(64)
@@ -221,12 +291,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     workgroupBarrier();
     load_k_tile(b, g, k0, tid);
     workgroupBarrier();
-    for (var e = tid; e < p.bq * p.bk; e += NT) {
-      let i = q0 + e / p.bk;
-      var s = MASKED;
-      if (i < p.Tq && allowed(b, off + i, k0 + e % p.bk)) { s = dot_q_k(e / p.bk, e % p.bk); }
-      ts[e] = s;
-    }
+    forward_scores(b, q0, k0, tid);
     workgroupBarrier();
     load_v_into_tk(b, g, k0, tid);
     workgroupBarrier();
@@ -281,8 +346,9 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let g = wg.y;
   let k0 = wg.x * BK;
   let off = p.Tk - p.Tq;
-  let lanes = NT / BK;
-  let c = tid / lanes;
+  // Accumulation: thread tid owns keys kset * KC .. + KC and head-dim vec4s lane, lane + lanes, ...
+  let lanes = NT * KC / BK;
+  let kset = tid / lanes;
   let lane = tid % lanes;
   load_k_tile(b, g, k0, tid);
   load_v_tile(b, g, k0, tid);
@@ -298,32 +364,42 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
       load_q_tile(b, h, q0, tid, 1.0);
       load_do_tile(b, h, q0, tid);
       workgroupBarrier();
-      for (var e = tid; e < p.bq * p.bk; e += NT) { backward_pair(b, h, q0, k0, e); }
+      backward_pairs(b, h, q0, k0, tid);
       workgroupBarrier();
       for (var r = 0u; r < p.bq; r++) {
-        let pj = ts[r * BK + c];
-        let dsj = tds[r * BK + c];
+        var pj: array<f32, MAXKC>;
+        var dsj: array<f32, MAXKC>;
+        for (var kk = 0u; kk < KC; kk++) {
+          pj[kk] = ts[r * BK + kset * KC + kk];
+          dsj[kk] = tds[r * BK + kset * KC + kk];
+        }
         for (var t = 0u; t < DPT4; t++) {
           let d = lane + t * lanes;
           if (d < HD4) {
-            dv_acc[t] += pj * tdo[r * HD4 + d];
-            dk_acc[t] += dsj * tq[r * HD4 + d];
+            let o = tdo[r * HD4 + d];
+            let qv = tq[r * HD4 + d];
+            for (var kk = 0u; kk < KC; kk++) {
+              dv_acc[kk * DPT4 + t] += pj[kk] * o;
+              dk_acc[kk * DPT4 + t] += dsj[kk] * qv;
+            }
           }
         }
       }
     }
   }
-  let j = k0 + c;
-  if (j < p.Tk) {
-    let kb = k_index(b, j, g);
-    let vb = v_index(b, j, g);
-    for (var t = 0u; t < DPT4; t++) {
-      let d = lane + t * lanes;
-      if (d < HD4) {
-        for (var e = 0u; e < 4u; e++) {
-          if (4u * d + e < HD) {
-            dk[kb + 4u * d + e] = p.scale * dk_acc[t][e];
-            store_dv(vb + 4u * d + e, dv_acc[t][e]);
+  for (var kk = 0u; kk < KC; kk++) {
+    let j = k0 + kset * KC + kk;
+    if (j < p.Tk) {
+      let kb = k_index(b, j, g);
+      let vb = v_index(b, j, g);
+      for (var t = 0u; t < DPT4; t++) {
+        let d = lane + t * lanes;
+        if (d < HD4) {
+          for (var e = 0u; e < 4u; e++) {
+            if (4u * d + e < HD) {
+              dk[kb + 4u * d + e] = p.scale * dk_acc[kk * DPT4 + t][e];
+              store_dv(vb + 4u * d + e, dv_acc[kk * DPT4 + t][e]);
+            }
           }
         }
       }
@@ -338,8 +414,9 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
   let g = h / p.group;
   let q0 = wg.x * BQ;
   let off = p.Tk - p.Tq;
-  let lanes = NT / BQ;
-  let r = tid / lanes;
+  // Accumulation: thread tid owns query rows rset * KC .. + KC and head-dim vec4s lane, lane + lanes, ...
+  let lanes = NT * KC / BQ;
+  let rset = tid / lanes;
   let lane = tid % lanes;
   load_q_tile(b, h, q0, tid, 1.0);
   load_do_tile(b, h, q0, tid);
@@ -351,23 +428,29 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
     load_k_tile(b, g, k0, tid);
     load_v_tile(b, g, k0, tid);
     workgroupBarrier();
-    for (var e = tid; e < p.bq * p.bk; e += NT) { backward_pair(b, h, q0, k0, e); }
+    backward_pairs(b, h, q0, k0, tid);
     workgroupBarrier();
     for (var c = 0u; c < p.bk; c++) {
-      let dsj = tds[r * BK + c];
+      var dsj: array<f32, MAXKC>;
+      for (var rr = 0u; rr < KC; rr++) { dsj[rr] = tds[(rset * KC + rr) * BK + c]; }
       for (var t = 0u; t < DPT4; t++) {
         let d = lane + t * lanes;
-        if (d < HD4) { dq_acc[t] += dsj * tk[c * HD4 + d]; }
+        if (d < HD4) {
+          let kv = tk[c * HD4 + d];
+          for (var rr = 0u; rr < KC; rr++) { dq_acc[rr * DPT4 + t] += dsj[rr] * kv; }
+        }
       }
     }
   }
-  let i = q0 + r;
-  if (i < p.Tq) {
-    let base = q_index(b, i, h);
-    for (var t = 0u; t < DPT4; t++) {
-      let d = lane + t * lanes;
-      if (d < HD4) {
-        for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { dq[base + 4u * d + c] = p.scale * dq_acc[t][c]; } }
+  for (var rr = 0u; rr < KC; rr++) {
+    let i = q0 + rset * KC + rr;
+    if (i < p.Tq) {
+      let base = q_index(b, i, h);
+      for (var t = 0u; t < DPT4; t++) {
+        let d = lane + t * lanes;
+        if (d < HD4) {
+          for (var c = 0u; c < 4u; c++) { if (4u * d + c < HD) { dq[base + 4u * d + c] = p.scale * dq_acc[rr * DPT4 + t][c]; } }
+        }
       }
     }
   }

@@ -7,12 +7,22 @@
 //                        picked when c0 <= label[i] < c0 + Vc. `first` starts a fresh state.
 //   ce_forward_finalize: lse[i] = m + log(s); loss[i] = lse[i] - z (0 where label[i] == -100,
 //                        NaN for a label outside [0, V)).
-//   ce_backward_chunk:   in place, dlogits_c[i, j] = (exp(logits_c[i, j] - lse[i]) - [c0 + j == label[i]]) * dLoss[i]
-//                        (0 for ignored rows); the launcher then does dHidden += dlogits_c @ W_c.
+// Training forwards also build the softmax-weighted mean of the LM-head rows the backward needs,
+//   E[i, :] = sum_v softmax(logits[i, :])_v W[v, :]         (N, H), an online softmax over chunks:
+//   ce_forward_chunk with probs = 1 also overwrites the chunk, after the merge, with
+//                        P_c[i, j] = exp(logits_c[i, j] - m_new) / s_new   (the softmax so far), and
+//                        sets state[i].w = s_old * exp(m_old - m_new) / s_new, the factor that
+//                        renormalises the E of the earlier chunks;
+//   then the launcher multiplies P_c @ W_c (split over K into partial sums) and
+//   ce_softmax_weight_reduce: E[i, h] = E[i, h] * state[i].w + sum_z partial[z, i, h]
+//                        (E is not read for the first chunk). After the last chunk E is exact,
+//                        and the backward (crossEntropyBackward.wgsl) needs no logits at all:
+//                        dHidden = dLoss * (E - W[label]).
 // Naive equivalent (crossEntropy.ref.ts): logits = hidden @ W^T; loss = logsumexp(logits) - logits[label].
 //
-// Dispatch: ce_*_chunk run one 256-wide workgroup per row (flat workgroup index = row, wrapped
-// into y past the per-dimension limit); ce_forward_finalize runs one invocation per row.
+// Dispatch: ce_forward_chunk runs one 256-wide workgroup per row (flat workgroup index = row,
+// wrapped into y past the per-dimension limit); ce_forward_finalize one invocation per row,
+// ce_softmax_weight_reduce one per element of E.
 
 const WG: u32 = 256u;
 const IGNORE: i32 = -100;
@@ -25,17 +35,19 @@ struct Params {
   first: u32,      // 1 for the first chunk: start the running state afresh
   row_stride: u32, // workgroups per row of the 2-D dispatch grid
   nan_bits: u32,   // 0x7fc00000, a runtime NaN for invalid labels (a constant NaN is a compile error)
+  probs: u32,      // ce_forward_chunk: 1 = also write P_c in place and the rescale factor
+  width: u32,      // ce_softmax_weight_reduce: H, columns of E
+  parts: u32,      // ce_softmax_weight_reduce: partial sums to add
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>; // (N, Vc)
 @group(0) @binding(2) var<storage, read> labels: array<i32>;       // (N)
-@group(0) @binding(3) var<storage, read_write> state: array<vec4<f32>>; // (N) of (m, s, z, -)
-@group(0) @binding(4) var<storage, read> lse_in: array<f32>;      // (N), backward
-@group(0) @binding(5) var<storage, read> dloss: array<f32>;       // (N), backward
+@group(0) @binding(3) var<storage, read_write> state: array<vec4<f32>>; // (N) of (m, s, z, rescale)
 
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
+var<workgroup> merged: vec2<f32>; // (m_new, s_new) of this row after the merge
 
 // (m1, s1) and (m2, s2) each mean s * exp(m); their sum as (max, rescaled sum).
 fn merge(m1: f32, s1: f32, m2: f32, s2: f32) -> vec2<f32> {
@@ -76,7 +88,15 @@ fn ce_forward_chunk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
     let r = merge(st.x, st.y, red_m[0], red_s[0]);
     let rel = labels[row] - i32(p.col_start);
     if (rel >= 0 && rel < i32(p.cols)) { st.z = logits[base + u32(rel)]; }
-    state[row] = vec4<f32>(r.x, r.y, st.z, 0.0);
+    // s_old * exp(m_old - m_new) / s_new: 0 for the first chunk (s_old = 0).
+    state[row] = vec4<f32>(r.x, r.y, st.z, st.y * exp(st.x - r.x) / r.y);
+    merged = r;
+  }
+  if (p.probs == 0u) { return; } // uniform: a Params field
+  workgroupBarrier(); // the label logit is read before the chunk is overwritten
+  let mn = merged;
+  for (var j = lid; j < p.cols; j += WG) {
+    logits[base + j] = exp(logits[base + j] - mn.x) / mn.y;
   }
 }
 
@@ -102,19 +122,16 @@ fn ce_forward_finalize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invo
   loss_out[row] = loss;
 }
 
+// E (N, H) = E * state.w + sum of `parts` partial products (parts, N, H) (logits binding).
+@group(0) @binding(8) var<storage, read_write> softmax_weight: array<f32>;
+
 @compute @workgroup_size(WG)
-fn ce_backward_chunk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.y * p.row_stride + wg.x;
-  if (row >= p.rows) { return; }
-  let label = labels[row];
-  var g = 0.0;
-  if (label != IGNORE) { g = dloss[row]; }
-  let lse = lse_in[row];
-  let rel = label - i32(p.col_start);
-  let base = row * p.cols;
-  for (var j = lid; j < p.cols; j += WG) {
-    var d = exp(logits[base + j] - lse);
-    if (i32(j) == rel) { d -= 1.0; }
-    logits[base + j] = d * g;
-  }
+fn ce_softmax_weight_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wg.y * p.row_stride + wg.x) * WG + lid;
+  let count = p.rows * p.width;
+  if (i >= count) { return; }
+  var v = 0.0;
+  for (var z = 0u; z < p.parts; z++) { v += logits[z * count + i]; }
+  if (p.first == 0u) { v = softmax_weight[i] * state[i / p.width].w + v; }
+  softmax_weight[i] = v;
 }

@@ -15,6 +15,7 @@ import type { BenchOptions, BenchSection } from './env.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchModelStep } from './model.ts';
 import { benchProfile } from './profile.ts';
+import { benchQlora } from './qlora.ts';
 import { benchScaling } from './scaling.ts';
 import { benchTraining } from './training.ts';
 
@@ -23,10 +24,11 @@ const SECTIONS: Record<string, BenchSection> = {
   model: benchModelStep,
   training: benchTraining,
   scaling: benchScaling,
+  qlora: benchQlora,
   profile: benchProfile,
 };
 /** Run unless --section names them: everything but the profile (--profile adds it). */
-const DEFAULT_SECTIONS = ['matmul', 'model', 'training', 'scaling'];
+const DEFAULT_SECTIONS = ['matmul', 'model', 'training', 'scaling', 'qlora'];
 
 interface Cli extends BenchOptions {
   json: boolean;

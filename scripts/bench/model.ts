@@ -4,7 +4,7 @@
 import { uploadBatch, batchFromRows } from '../../engine/model/batch.ts';
 import { trackDeviceMemory } from '../../engine/gpu/memoryTracker.ts';
 import { maskedTokenMeanBackward } from '../../engine/ops/lossReduce.ts';
-import { DEFAULT_LOGITS_BUDGET_BYTES } from '../../engine/ops/crossEntropy.ts';
+import { lmHeadScratchBytes } from '../../engine/ops/crossEntropy.ts';
 import type { BenchSection } from './env.ts';
 import { benchModel, destroyBenchModel, randomTokens } from './modelShapes.ts';
 import { median } from './timing.ts';
@@ -38,7 +38,7 @@ export const benchModelStep: BenchSection = async (env) => {
     }
     const ms = median(times);
     const peak = tracker.peakBytes - baseline;
-    const logitsScratch = Math.min(DEFAULT_LOGITS_BUDGET_BYTES, N * m.spec.vocabSize * 4);
+    const logitsScratch = lmHeadScratchBytes(ctx, N, m.spec.hiddenSize, m.spec.vocabSize, m.dtype);
     const activations = m.model.activationBytes(B, m.seq, checkpointing);
     const design = m.weightBytes + m.loraBytes + activations + logitsScratch;
     const key = checkpointing ? 'gradient_checkpointing' : 'saved_activations';

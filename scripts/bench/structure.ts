@@ -4,8 +4,9 @@
 //   dispatches_outside_layers embedding, final norm, LM head / cross-entropy, loss, optimizer
 //   weight_bytes_per_param    bytes of the model's weight buffers per parameter (goal: 2)
 //   planned_gpu_bytes         what the run should need: weights + LoRA (params, grads, AdamW moments)
-//                             + saved activations + LM-head logits scratch; peak/planned goal <= 1.1
-import { DEFAULT_LOGITS_BUDGET_BYTES } from '../../engine/ops/crossEntropy.ts';
+//                             + saved activations + LM-head scratch (logits block, split-K partial
+//                             sums where the GPU splits); peak/planned goal <= 1.1
+import { lmHeadScratchBytes } from '../../engine/ops/crossEntropy.ts';
 import { parameterCount } from '../../engine/model/config.ts';
 import type { BenchEnv } from './env.ts';
 import { benchModel, destroyBenchModel, type BenchModel } from './modelShapes.ts';
@@ -38,6 +39,6 @@ export function weightBytesPerParam(m: BenchModel): number {
 export function plannedTrainingBytes(m: BenchModel, rows: number): number {
   const N = rows * m.seq;
   const loraWithMoments = m.loraBytes * 2; // params + grads, then AdamW's exp_avg + exp_avg_sq
-  const logitsScratch = Math.min(DEFAULT_LOGITS_BUDGET_BYTES, N * m.spec.vocabSize * 4);
+  const logitsScratch = lmHeadScratchBytes(m.model.ctx, N, m.spec.hiddenSize, m.spec.vocabSize, m.dtype);
   return m.weightBytes + loraWithMoments + m.model.activationBytes(rows, m.seq, false) + logitsScratch;
 }
