@@ -113,15 +113,25 @@ export interface MatmulTile {
 }
 
 /**
- * 64x64 tiles (128 invocations of 8 rows x 4 columns, K blocks of 32) for training batches; for
+ * 64x64 tiles (128 invocations of 8 rows x 4 columns, K blocks of TK = 32) for training batches; for
  * few rows the same invocation shape with fewer of them, so little of the tile is wasted.
  * Measured on Mesa lavapipe (scripts/bench): 8-row invocations with 32-deep K blocks beat 4x4
- * invocations with 16-deep blocks by ~1.3x at M = 64.
+ * invocations with 16-deep blocks by ~1.3x at M = 64. `kBlock`: see matmulKBlock.
  */
-export function matmulTile(M: number): MatmulTile {
+export function matmulTile(M: number, kBlock = 32): MatmulTile {
   const rows = M <= 4 ? 4 : M <= 8 ? 8 : M <= 16 ? 16 : M <= 32 ? 32 : 64;
   const RM = Math.min(8, rows);
-  return { WG_X: 16, WG_Y: rows / RM, RM, TK: 32 };
+  return { WG_X: 16, WG_Y: rows / RM, RM, TK: kBlock };
+}
+
+/**
+ * The default K block on this adapter: 8 on SwiftShader, 32 elsewhere. SwiftShader's JIT unrolls the
+ * K block, so every matmul variant compiles in ~1-2.5 s at TK 8 against ~4 s at 32 (a DPO step
+ * of the demo model builds ~20 variants: 63 s of its first step was matmul compiles), while its
+ * run time is no worse at 8. Same k order in every tile: results are bitwise the same.
+ */
+export function matmulKBlock(ctx: GpuContext): number {
+  return ctx.caps.isCpu && /swiftshader/i.test(`${ctx.caps.adapterName} ${ctx.caps.architecture}`) ? 8 : 32;
 }
 
 function isOperand(x: Operand | Binding): x is Operand {
@@ -240,7 +250,6 @@ const specs = new Map<string, PipelineSpec>();
 
 /** The pipeline a matmul call uses (exported for the benchmark and tests). */
 export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
-  void ctx;
   const r = resolve(args);
   const kinds = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind];
   if (r.a2 && r.a2.kind !== 'f32') throw new GpuValidationError('matmul', `the second pair's A must be f32, got ${r.a2.kind}`);
@@ -251,7 +260,7 @@ export function matmulSpec(ctx: GpuContext, args: MatmulArgs): PipelineSpec {
   if (kinds.includes('split2') && args.split === undefined) throw new GpuValidationError('matmul', 'a split2 operand needs args.split');
   // Plain products (the autotune's replayable shapes) may have a tile tuned for this adapter.
   const plain = plainArgs(args);
-  const tile = (plain && tunedMatmulTile(ctx, plain)) || matmulTile(args.M);
+  const tile = (plain && tunedMatmulTile(ctx, plain)) || matmulTile(args.M, matmulKBlock(ctx));
   if (args.kSegments && (!args.segments || r.out.mode !== 'store')) throw new GpuValidationError('matmul', 'kSegments needs segments and a stored output');
   const key = [r.a.kind, r.b.kind, r.a2?.kind, r.b2?.kind, r.out.kind, r.out.mode, !!args.bias, !!args.transA, !!args.transB, !!args.second?.transB, !!args.kSegments, vec4Ok(args, r), tile.WG_X, tile.WG_Y, tile.RM, tile.TK].join();
   let spec = specs.get(key);

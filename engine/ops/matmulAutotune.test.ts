@@ -3,9 +3,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { upload } from '../gpu/buffers.ts';
 import { testContext } from '../gpu/testing.ts';
-import { matmul, matmulSpec, matmulTile, type MatmulTile } from './matmul.ts';
+import { matmul, matmulKBlock, matmulSpec, matmulTile, type MatmulTile } from './matmul.ts';
 import type { PlainMatmulArgs as MatmulArgs } from './matmulSubgroup.ts';
 import { autotunePendingMatmuls, configureMatmulAutotune, matmulShapeKey, resetMatmulAutotune, tileCandidates, tileFits, tunedMatmulTile, type TileStore } from './matmulAutotune.ts';
+import { toBf16 } from './half.ts';
 import { randomArray, toF32 } from './testing.ts';
 
 afterEach(() => resetMatmulAutotune());
@@ -42,7 +43,7 @@ describe('matmul autotune', () => {
     expect(results).toHaveLength(1);
     const [r] = results;
     expect(r.candidates).toHaveLength(2);
-    expect(r.candidates.map((c) => c.tile)).toContainEqual(matmulTile(M));
+    expect(r.candidates.map((c) => c.tile)).toContainEqual(matmulTile(M, matmulKBlock(ctx)));
     for (const c of r.candidates) expect(c.ms).toBeGreaterThanOrEqual(0);
     expect(r.candidates.map((c) => c.tile)).toContainEqual(r.tile);
     expect(matmulSpec(ctx, args).constants).toMatchObject(r.tile);
@@ -54,11 +55,42 @@ describe('matmul autotune', () => {
     expect(await autotunePendingMatmuls(ctx)).toEqual([]); // nothing left to tune
   });
 
+  it('the default K block (8 on SwiftShader, 32 elsewhere) changes no bit of a result: the other depth, stored as tuned, gives the same output', async () => {
+    const ctx = await testContext();
+    const swiftShader = /swiftshader/i.test(`${ctx.caps.adapterName} ${ctx.caps.architecture}`);
+    expect(matmulKBlock(ctx)).toBe(swiftShader ? 8 : 32);
+    // Not multiples of any tile; bf16 weights as nn.Linear (transB), with a bias: a forward projection.
+    const M = 37;
+    const N = 45;
+    const K = 76;
+    const args: MatmulArgs = {
+      a: upload(ctx.device, toF32(randomArray(M * K, 3))),
+      b: upload(ctx.device, toBf16(randomArray(N * K, 4))),
+      bias: upload(ctx.device, toF32(randomArray(N, 5))),
+      out: upload(ctx.device, new Float32Array(M * N)),
+      M,
+      N,
+      K,
+      transB: true,
+      bType: 'bf16',
+    };
+    expect(matmulSpec(ctx, args).constants).toMatchObject({ TK: matmulKBlock(ctx) });
+    matmul(ctx, args);
+    const byDefault = await ctx.readF32(args.out as GPUBuffer, M * N);
+    const other = { ...matmulTile(M), TK: matmulKBlock(ctx) === 8 ? 32 : 8 };
+    configureMatmulAutotune({ enabled: true, store: { load: () => ({ [matmulShapeKey(args)]: other }), save: () => {} } });
+    expect(matmulSpec(ctx, args).constants).toMatchObject(other);
+    matmul(ctx, args);
+    const byOther = await ctx.readF32(args.out as GPUBuffer, M * N);
+    expect(Array.from(byOther)).toEqual(Array.from(byDefault));
+    expect(byDefault.some((v) => v !== 0)).toBe(true);
+  });
+
   it('candidates fit the device and the kernel (RM <= 8, rows in vec4s, K blocks of 4s); stored junk is refused', async () => {
     const ctx = await testContext();
     for (const M of [1, 8, 33, 512]) {
-      const list = tileCandidates(ctx, M, matmulTile(M));
-      expect(list[0]).toEqual(matmulTile(M));
+      const list = tileCandidates(ctx, M, matmulTile(M, matmulKBlock(ctx)));
+      expect(list[0]).toEqual(matmulTile(M, matmulKBlock(ctx)));
       for (const t of list) expect(tileFits(ctx, t, Infinity)).toBe(true);
     }
     expect(tileFits(ctx, { WG_X: 16, WG_Y: 8, RM: 3, TK: 32 }, Infinity)).toBe(false);

@@ -11,7 +11,7 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { GpuProfiler } from '../gpu/profiler.ts';
 // A module cycle with matmul.ts (which asks tunedMatmulTile); neither uses the other at load time.
-import { matmul, matmulTile, type MatmulTile } from './matmul.ts';
+import { matmul, matmulKBlock, matmulTile, type MatmulTile } from './matmul.ts';
 import { usesSubgroupMatmul, type PlainMatmulArgs } from './matmulSubgroup.ts';
 
 /** Default of Settings.minFlop. */
@@ -144,7 +144,7 @@ export async function autotunePendingMatmuls(ctx: GpuContext): Promise<TuneResul
     const out = ctx.pool.acquire(bytes(batch * args.M * args.N));
     const scratch: PlainMatmulArgs = { ...args, a, b, out, bias: null, strideA: undefined, strideB: undefined, strideOut: undefined, accumulate: false };
     const candidates: { tile: MatmulTile; ms: number }[] = [];
-    for (const tile of tileCandidates(ctx, args.M, matmulTile(args.M))) {
+    for (const tile of tileCandidates(ctx, args.M, matmulTile(args.M, matmulKBlock(ctx)))) {
       tiles.set(key, tile); // matmulSpec now plans with this candidate
       matmul(ctx, scratch); // warm-up: compiles the pipeline
       await ctx.sync();
