@@ -15,7 +15,8 @@ export function DatasetPanel() {
   const [dragging, setDragging] = useState(false);
 
   async function readFile(file: File | undefined) {
-    if (file) await setFile({ name: file.name, data: await file.arrayBuffer() });
+    // The bytes as a promise: the store notes the recipe now, when the file is chosen.
+    if (file) await setFile(file.arrayBuffer().then((data) => ({ name: file.name, data })));
   }
 
   function onDrop(e: DragEvent) {

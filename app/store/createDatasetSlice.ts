@@ -5,6 +5,7 @@ import type { DatasetReport } from '../../engine/api/contract.ts';
 import type { ApiError } from '../../engine/api/types.ts';
 import { METHOD_INFO, methodReads } from '../../engine/recipe/methods.ts';
 import { inspectDataset } from '../engineClient.ts';
+import type { RecipeValues } from '../recipe.ts';
 import { asProblem } from './problems.ts';
 import type { StudioState } from './index.ts';
 
@@ -24,7 +25,11 @@ export interface DatasetState {
 
 export interface DatasetSlice {
   dataset: DatasetState;
-  setDatasetFile: (file: DatasetFile) => Promise<void>;
+  /**
+   * A newly chosen file. Pass its bytes as a promise while they are still being read: the recipe
+   * is taken as it was when the file was chosen, so a value the user changes meanwhile stays theirs.
+   */
+  setDatasetFile: (file: DatasetFile | Promise<DatasetFile>) => Promise<void>;
   /**
    * Inspects the current file again (after a model loads: the mask preview and token statistics
    * need its tokenizer); dataDefaults: set the recipe's data-derived values from them.
@@ -42,12 +47,14 @@ interface Inspection {
   demo: boolean;
   /** Set max length, epochs and checkpoints from the report's token statistics (not for the demo datasets). */
   dataDefaults: boolean;
+  /** The recipe when the file was chosen (default: when the inspection starts). */
+  recipeBefore?: RecipeValues;
 }
 
 export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice> = (set, get) => {
   async function inspect(file: DatasetFile, how: Inspection): Promise<void> {
     const ticket = ++inspection;
-    const recipeBefore = get().recipe;
+    const recipeBefore = how.recipeBefore ?? get().recipe;
     set({ dataset: { ...get().dataset, status: 'reading', file, demo: how.demo, error: null } });
     try {
       const maxLength = get().recipe.max_length;
@@ -76,7 +83,17 @@ export const createDatasetSlice: StateCreator<StudioState, [], [], DatasetSlice>
 
   return {
     dataset: { status: 'idle', file: null, demo: false, report: null, error: null },
-    setDatasetFile: (file) => inspect(file, { detectMethod: true, demo: false, dataDefaults: true }),
+    setDatasetFile: async (chosen) => {
+      const recipeBefore = get().recipe;
+      let file: DatasetFile;
+      try {
+        file = await chosen;
+      } catch (e) {
+        set({ dataset: { status: 'error', file: null, demo: false, report: null, error: asProblem(e) } });
+        return;
+      }
+      await inspect(file, { detectMethod: true, demo: false, dataDefaults: true, recipeBefore });
+    },
     reinspectDataset: async (options) => {
       const { file, demo } = get().dataset;
       if (file) await inspect(file, { detectMethod: false, demo, dataDefaults: options?.dataDefaults ?? false });
