@@ -93,9 +93,7 @@ export async function loadUnpairedExamples(src: ByteSource, tokenizer: ChatToken
         examples.push({ prompt: fit.prompt, completion: fit.completion, label: rec.label, line });
       }
     } catch (e) {
-      if (e instanceof ChatTemplateBudgetError) throw e;
-      if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
-      issue(line, e);
+      issue(line, rowProblem(e, tokenizer));
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -140,9 +138,8 @@ export async function loadRewardExamples(src: ByteSource, tokenizer: ChatTokeniz
       if (rewardPairFits(pair, opts.maxLength)) examples.push({ ...pair, line });
       else dropped++;
     } catch (e) {
-      if (e instanceof ChatTemplateBudgetError) throw e;
-      if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
-      issues.push({ file: c.read.file, line, unit: c.read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
+      const problem = rowProblem(e, tokenizer);
+      issues.push({ file: c.read.file, line, unit: c.read.unit, field: problem instanceof RowProblem ? problem.field : null, problem: problem.message });
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -191,6 +188,16 @@ export function klMismatchedRows(batch: UnpairedExample[], maxLength: number): T
   });
 }
 
+/**
+ * A row's own problem (an invalid row); anything else stops the load: a template over its budget,
+ * or no chat template at all (the tokenizer's problem, not the row's).
+ */
+function rowProblem(e: unknown, tokenizer: ChatTokenizer): RowProblem | ChatTemplateError {
+  if (e instanceof ChatTemplateBudgetError) throw e;
+  if (e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate)) return e;
+  throw e;
+}
+
 function commonWarnings(issues: DatasetIssue[], total: number, truncated: number, dropped: number, maxLength: number, howTruncated: string): string[] {
   const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
   const out: string[] = [];
@@ -228,9 +235,8 @@ export async function loadScoreRows(src: ByteSource, tokenizer: ChatTokenizer, o
       if (longest > opts.maxLength) tooLong++;
       else rows.push(row);
     } catch (e) {
-      if (e instanceof ChatTemplateBudgetError) throw e;
-      if (!(e instanceof RowProblem || (e instanceof ChatTemplateError && tokenizer.hasChatTemplate))) throw e;
-      issues.push({ file: c.read.file, line, unit: c.read.unit, field: e instanceof RowProblem ? e.field : null, problem: e.message });
+      const problem = rowProblem(e, tokenizer);
+      issues.push({ file: c.read.file, line, unit: c.read.unit, field: problem instanceof RowProblem ? problem.field : null, problem: problem.message });
     }
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
